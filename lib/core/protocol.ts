@@ -1,0 +1,163 @@
+import { z } from "zod";
+import { isLanguageCode, type LanguageCode } from "./languages";
+import type { ErrorCode } from "./errors";
+import type { SessionStatus } from "./schema";
+
+/**
+ * The WebSocket control protocol: every message a client may send and every
+ * message the server sends, in one module. docs/PROTOCOL.md describes each one.
+ *
+ * Client messages are JSON objects routed on `action` (API Gateway's route
+ * selection expression is `$request.body.action`). Any message may carry a
+ * `requestId` (1-64 chars) that the direct reply echoes.
+ */
+
+/** API Gateway refuses frames over 32 KB; so does the embedded gateway. */
+export const MAX_FRAME_BYTES = 32 * 1024;
+
+const requestId = z.string().min(1).max(64).optional();
+const sessionId = z.string().max(64);
+const language = z.string().max(16);
+const title = z.string().trim().max(120);
+const token = z.string().min(1).max(4096);
+
+const base = <A extends string, S extends z.ZodRawShape>(action: A, shape: S) =>
+  z.object({ action: z.literal(action), requestId, ...shape }).strip();
+
+export const clientMessages = {
+  createSession: base("createSession", { token: token.optional(), sourceLanguage: language, title: title.optional() }),
+  joinSession: base("joinSession", { sessionId, targetLanguage: language }),
+  changeLanguage: base("changeLanguage", { targetLanguage: language }),
+  leaveSession: base("leaveSession", {}),
+  pauseBroadcast: base("pauseBroadcast", {}),
+  resumeBroadcast: base("resumeBroadcast", {}),
+  muteBroadcast: base("muteBroadcast", {}),
+  unmuteBroadcast: base("unmuteBroadcast", {}),
+  endSession: base("endSession", {}),
+  heartbeat: base("heartbeat", {}),
+  getSessionStatus: base("getSessionStatus", {}),
+} as const;
+
+export type ClientAction = keyof typeof clientMessages;
+export type ClientMessage = { [A in ClientAction]: z.infer<(typeof clientMessages)[A]> }[ClientAction];
+export type ClientMessageOf<A extends ClientAction> = z.infer<(typeof clientMessages)[A]>;
+
+export const CLIENT_ACTIONS = Object.keys(clientMessages) as ClientAction[];
+
+/** Actions only the session's speaker may send. */
+export const SPEAKER_ACTIONS: ReadonlySet<ClientAction> = new Set([
+  "pauseBroadcast",
+  "resumeBroadcast",
+  "muteBroadcast",
+  "unmuteBroadcast",
+  "endSession",
+]);
+
+export function isClientAction(value: unknown): value is ClientAction {
+  return typeof value === "string" && Object.prototype.hasOwnProperty.call(clientMessages, value);
+}
+
+export type ParseResult =
+  | { ok: true; message: ClientMessage }
+  | { ok: false; code: ErrorCode; message: string; action?: string; requestId?: string };
+
+/** Validates a raw frame. Never throws. */
+export function parseClientMessage(raw: string | undefined | null): ParseResult {
+  if (raw == null || raw === "") return { ok: false, code: "INVALID_MESSAGE", message: "Empty message." };
+  if (Buffer.byteLength(raw, "utf8") > MAX_FRAME_BYTES) {
+    return { ok: false, code: "MESSAGE_TOO_LARGE", message: `Messages are limited to ${MAX_FRAME_BYTES} bytes.` };
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(raw);
+  } catch {
+    return { ok: false, code: "INVALID_MESSAGE", message: "The message is not valid JSON." };
+  }
+  if (typeof data !== "object" || data === null || Array.isArray(data)) {
+    return { ok: false, code: "INVALID_MESSAGE", message: "The message must be a JSON object." };
+  }
+  const obj = data as Record<string, unknown>;
+  const rid = typeof obj.requestId === "string" && obj.requestId.length <= 64 ? obj.requestId : undefined;
+  if (!("action" in obj) || obj.action === undefined) {
+    return { ok: false, code: "MISSING_PARAMETER", message: "The message has no action.", requestId: rid };
+  }
+  if (!isClientAction(obj.action)) {
+    const shown = typeof obj.action === "string" ? `"${obj.action.slice(0, 40)}"` : `of type ${typeof obj.action}`;
+    return { ok: false, code: "INVALID_ACTION", message: `Unknown action ${shown}.`, requestId: rid };
+  }
+  const action = obj.action;
+  const result = clientMessages[action].safeParse(obj);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const field = issue.path.join(".") || "message";
+    const missing = issue.code === "invalid_type" && obj[String(issue.path[0])] === undefined;
+    return {
+      ok: false,
+      code: missing ? "MISSING_PARAMETER" : "INVALID_PARAMETER",
+      message: missing ? `Missing ${field}.` : `Invalid ${field}: ${issue.message}.`,
+      action,
+      requestId: rid,
+    };
+  }
+  return { ok: true, message: result.data as ClientMessage };
+}
+
+export function asLanguage(value: unknown): LanguageCode | undefined {
+  return isLanguageCode(value) ? value : undefined;
+}
+
+// ---------------------------------------------------------------------------
+// Server messages
+
+export interface BroadcastState {
+  status: SessionStatus;
+  /** The speaker muted the audio. */
+  muted: boolean;
+  /** The speaker's media is up; viewers may connect. */
+  live: boolean;
+}
+
+export type LanguageDistribution = Partial<Record<LanguageCode, number>>;
+
+interface Reply {
+  requestId?: string;
+}
+
+export type ServerMessage =
+  | (Reply & {
+      type: "sessionCreated";
+      sessionId: string;
+      joinUrl: string;
+      title: string;
+      sourceLanguage: LanguageCode;
+      createdAt: number;
+      expiresAt: number;
+      broadcastState: BroadcastState;
+    })
+  | (Reply & {
+      type: "sessionJoined";
+      sessionId: string;
+      role: "listener" | "speaker";
+      title: string;
+      targetLanguage: LanguageCode;
+      sourceLanguage: LanguageCode;
+      listenerCount: number;
+      broadcastState: BroadcastState;
+    })
+  | (Reply & { type: "languageChanged"; sessionId: string; targetLanguage: LanguageCode; previousLanguage: LanguageCode })
+  | (Reply & { type: "sessionLeft"; sessionId: string })
+  | { type: "broadcastPaused" | "broadcastResumed" | "broadcastMuted" | "broadcastUnmuted"; sessionId: string; broadcastState: BroadcastState }
+  | { type: "broadcastState"; sessionId: string; broadcastState: BroadcastState }
+  | { type: "sessionEnded"; sessionId: string; reason: "ended" | "expired" }
+  | (Reply & { type: "heartbeatAck"; timestamp: number })
+  | (Reply & {
+      type: "sessionStatus";
+      sessionId: string;
+      listenerCount: number;
+      languageDistribution: LanguageDistribution;
+      broadcastState: BroadcastState;
+      timestamp: number;
+    })
+  | (Reply & { type: "error"; code: ErrorCode; message: string; action?: string });
+
+export type ServerMessageType = ServerMessage["type"];

@@ -1,0 +1,175 @@
+import { z } from "zod";
+import { LANGUAGE_CODES, type LanguageCode } from "./languages";
+
+/**
+ * The one data schema. Every writer and reader of the store, the embedded
+ * runtime that creates tables at boot, and the CDK stack that deploys them
+ * use this module, so a field cannot have two names.
+ */
+
+export type KeyType = "S" | "N";
+
+export interface TableDef {
+  /** Logical name; the physical name is `${prefix}${name}`. */
+  readonly name: string;
+  readonly partitionKey: { readonly name: string; readonly type: KeyType };
+  readonly sortKey?: { readonly name: string; readonly type: KeyType };
+  /** Attribute holding an expiry in epoch seconds. DynamoDB deletes late, so readers also check it. */
+  readonly ttlAttribute?: string;
+  readonly indexes: readonly {
+    readonly name: string;
+    readonly partitionKey: { readonly name: string; readonly type: KeyType };
+    readonly sortKey?: { readonly name: string; readonly type: KeyType };
+  }[];
+  /** Only the embedded runtime needs it (speakers live in Cognito in the cloud). */
+  readonly embeddedOnly?: boolean;
+}
+
+export const TABLES = {
+  sessions: {
+    name: "sessions",
+    partitionKey: { name: "sessionId", type: "S" },
+    ttlAttribute: "expiresAt",
+    indexes: [],
+  },
+  connections: {
+    name: "connections",
+    partitionKey: { name: "connectionId", type: "S" },
+    ttlAttribute: "ttl",
+    indexes: [{ name: "bySession", partitionKey: { name: "sessionId", type: "S" } }],
+  },
+  rateLimits: {
+    name: "rate-limits",
+    partitionKey: { name: "bucket", type: "S" },
+    ttlAttribute: "ttl",
+    indexes: [],
+  },
+  speakers: {
+    name: "speakers",
+    partitionKey: { name: "email", type: "S" },
+    indexes: [],
+    embeddedOnly: true,
+  },
+} as const satisfies Record<string, TableDef>;
+
+export type TableKey = keyof typeof TABLES;
+
+export function tableName(prefix: string, table: TableKey): string {
+  return `${prefix}${TABLES[table].name}`;
+}
+
+/** The CreateTable input for a table (used by the embedded runtime; the CDK stack maps the same defs). */
+export function createTableInput(prefix: string, table: TableKey) {
+  const def: TableDef = TABLES[table];
+  const attrs = new Map<string, KeyType>();
+  const add = (k?: { name: string; type: KeyType }) => k && attrs.set(k.name, k.type);
+  add(def.partitionKey);
+  add(def.sortKey);
+  def.indexes.forEach((ix) => (add(ix.partitionKey), add(ix.sortKey)));
+  const keySchema = (pk: { name: string }, sk?: { name: string }) => [
+    { AttributeName: pk.name, KeyType: "HASH" as const },
+    ...(sk ? [{ AttributeName: sk.name, KeyType: "RANGE" as const }] : []),
+  ];
+  return {
+    TableName: tableName(prefix, table),
+    BillingMode: "PAY_PER_REQUEST" as const,
+    AttributeDefinitions: [...attrs].map(([AttributeName, AttributeType]) => ({ AttributeName, AttributeType })),
+    KeySchema: keySchema(def.partitionKey, def.sortKey),
+    ...(def.indexes.length
+      ? {
+          GlobalSecondaryIndexes: def.indexes.map((ix) => ({
+            IndexName: ix.name,
+            KeySchema: keySchema(ix.partitionKey, ix.sortKey),
+            Projection: { ProjectionType: "ALL" as const },
+          })),
+        }
+      : {}),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Items
+
+export const SESSION_STATUSES = ["active", "paused", "ended"] as const;
+export type SessionStatus = (typeof SESSION_STATUSES)[number];
+
+export const ROLES = ["speaker", "listener"] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Per-language listener counts are top-level numbers `count_<lang>`, so ADD keeps them atomic. */
+export function languageCountAttribute(language: LanguageCode): `count_${LanguageCode}` {
+  return `count_${language}`;
+}
+
+const languageCode = z.enum(LANGUAGE_CODES as [LanguageCode, ...LanguageCode[]]);
+const count = z.number().int();
+
+export const sessionItem = z
+  .object({
+    sessionId: z.string(),
+    speakerId: z.string(),
+    title: z.string(),
+    sourceLanguage: languageCode,
+    status: z.enum(SESSION_STATUSES),
+    /** The speaker silenced the audio without pausing the session. */
+    muted: z.boolean(),
+    /** The speaker's media is up (master connected to signaling). */
+    live: z.boolean(),
+    /** The speaker's current control connection, if any. */
+    speakerConnectionId: z.string().optional(),
+    /** Signaling channels in use (shards of 10 viewers each in KVS). */
+    channelCount: z.number().int().min(1),
+    createdAt: z.number().int(), // epoch ms
+    updatedAt: z.number().int(), // epoch ms
+    expiresAt: z.number().int(), // epoch seconds (TTL)
+    endedAt: z.number().int().optional(),
+    listenerCount: count,
+  })
+  .catchall(z.unknown());
+
+export type SessionItem = z.infer<typeof sessionItem>;
+
+export const connectionItem = z
+  .object({
+    connectionId: z.string(),
+    /** Absent for a speaker connection that has not created its session yet. */
+    sessionId: z.string().optional(),
+    role: z.enum(ROLES),
+    speakerId: z.string().optional(),
+    /** The language asked for at connect or since changed. */
+    targetLanguage: languageCode.optional(),
+    /** Set while the connection is counted as a listener of `sessionId` in that language. */
+    joinedLanguage: languageCode.optional(),
+    /** Signaling channel shard assigned to this listener. */
+    channelIndex: z.number().int().min(0).optional(),
+    sourceIp: z.string().optional(),
+    connectedAt: z.number().int(), // epoch ms
+    lastSeenAt: z.number().int(), // epoch ms
+    ttl: z.number().int(), // epoch seconds
+  })
+  .catchall(z.unknown());
+
+export type ConnectionItem = z.infer<typeof connectionItem>;
+
+export const speakerItem = z.object({
+  email: z.string(),
+  speakerId: z.string(),
+  name: z.string(),
+  passwordHash: z.string(),
+  createdAt: z.number().int(),
+});
+
+export type SpeakerItem = z.infer<typeof speakerItem>;
+
+/** Reads the per-language counts of a session item (zero counts omitted). */
+export function languageDistribution(session: SessionItem): Partial<Record<LanguageCode, number>> {
+  const out: Partial<Record<LanguageCode, number>> = {};
+  for (const code of LANGUAGE_CODES) {
+    const n = session[languageCountAttribute(code)];
+    if (typeof n === "number" && n > 0) out[code] = n;
+  }
+  return out;
+}
+
+/** Connection rows outlive API Gateway's 2 h connection cap a little, then expire. */
+export const CONNECTION_TTL_SECONDS = 3 * 3600;

@@ -1,0 +1,185 @@
+import { z } from "zod";
+
+/**
+ * The one configuration module. Every variable Earshot reads is declared here,
+ * validated at start-up, and documented in the README's config table.
+ *
+ * Embedded and cloud differ only in these values: the embedded runtime fills
+ * in what it starts itself (store endpoint, keys, secrets) before anything reads them.
+ */
+
+const bool = z
+  .enum(["true", "false", "1", "0", "yes", "no"])
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const url = z.string().url();
+
+const pem = z
+  .string()
+  .transform((v) => v.replace(/\\n/g, "\n").trim())
+  .refine((v) => /^-----BEGIN [A-Z ]+-----\n[\s\S]+\n-----END [A-Z ]+-----$/.test(v), "must be a PEM block");
+
+const schema = z
+  .object({
+    EARSHOT_MODE: z.enum(["embedded", "cloud"]).default("embedded"),
+    NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    HOST: z.string().min(1).default("0.0.0.0"),
+    /** Base URL people open; join links and QR codes use it. */
+    EARSHOT_PUBLIC_URL: url.optional(),
+    /** WebSocket control channel URL the browser connects to (cloud: the API Gateway stage URL). */
+    EARSHOT_WS_URL: z.string().regex(/^wss?:\/\/\S+$/, "must be a ws:// or wss:// URL").optional(),
+    /** Embedded store: a directory for the on-disk store, or "memory". */
+    EARSHOT_DATA: z.string().min(1).default(".earshot/data"),
+    EARSHOT_DEMO_PASSWORD: z.string().min(8, "must be at least 8 characters").default("earshot-demo"),
+
+    AWS_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region such as eu-west-1").optional(),
+    /** DynamoDB endpoint; the embedded runtime sets it to its own store. */
+    EARSHOT_DYNAMODB_ENDPOINT: url.optional(),
+    EARSHOT_TABLE_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "letters, digits, _ . - only").default("earshot-"),
+
+    /** ES256 key pair that signs speaker and signaling tokens (PEM; literal \n allowed). */
+    EARSHOT_TOKEN_PRIVATE_KEY: pem.optional(),
+    EARSHOT_TOKEN_PUBLIC_KEY: pem.optional(),
+    EARSHOT_TOKEN_ISSUER: z.string().min(1).default("earshot"),
+
+    NEXTAUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+    NEXTAUTH_URL: url.optional(),
+
+    COGNITO_CLIENT_ID: z.string().min(1).optional(),
+    COGNITO_CLIENT_SECRET: z.string().min(1).optional(),
+    COGNITO_ISSUER: url.optional(),
+    COGNITO_IDENTITY_POOL_ID: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d:[0-9a-f-]{36}$/, "must be REGION:UUID").optional(),
+    KVS_CHANNEL_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/).default("earshot-"),
+
+    EARSHOT_SESSION_TTL_HOURS: positiveInt(12),
+    EARSHOT_VIEWERS_PER_CHANNEL: positiveInt(10),
+    EARSHOT_MAX_CHANNELS_PER_SESSION: positiveInt(10),
+    /** Per client IP, per minute. */
+    EARSHOT_LIMIT_CONNECTS_PER_MINUTE: positiveInt(120),
+    EARSHOT_LIMIT_LOOKUPS_PER_MINUTE: positiveInt(60),
+    EARSHOT_LIMIT_FAILED_LOOKUPS_PER_MINUTE: positiveInt(20),
+    /** Per connection, per 10 seconds. */
+    EARSHOT_LIMIT_MESSAGES_PER_10S: positiveInt(100),
+    /** Per speaker, per hour. */
+    EARSHOT_LIMIT_SESSIONS_PER_HOUR: positiveInt(30),
+    /** Trust X-Forwarded-For (only behind a proxy you run). */
+    EARSHOT_TRUST_PROXY: bool.default(false),
+    EARSHOT_LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+  })
+  .superRefine((env, ctx) => {
+    if (env.EARSHOT_MODE !== "cloud") return;
+    const required = [
+      "AWS_REGION",
+      "EARSHOT_PUBLIC_URL",
+      "EARSHOT_WS_URL",
+      "EARSHOT_TOKEN_PUBLIC_KEY",
+      "COGNITO_IDENTITY_POOL_ID",
+    ] as const;
+    for (const key of required) {
+      if (!env[key]) ctx.addIssue({ code: "custom", path: [key], message: "is required when EARSHOT_MODE=cloud" });
+    }
+  });
+
+export type RawEnv = z.infer<typeof schema>;
+
+export interface Config {
+  mode: "embedded" | "cloud";
+  production: boolean;
+  port: number;
+  host: string;
+  publicUrl: string;
+  /** undefined: the browser uses the page's own origin + /ws. */
+  wsUrl?: string;
+  data: { kind: "memory" } | { kind: "disk"; path: string };
+  demoPassword: string;
+  aws: { region: string; dynamodbEndpoint?: string };
+  tablePrefix: string;
+  tokens: { privateKey?: string; publicKey?: string; issuer: string };
+  auth: { secret?: string; url?: string };
+  cognito: { clientId?: string; clientSecret?: string; issuer?: string; identityPoolId?: string };
+  kvs: { channelPrefix: string; viewersPerChannel: number; maxChannelsPerSession: number };
+  sessionTtlSeconds: number;
+  limits: {
+    connectsPerMinute: number;
+    lookupsPerMinute: number;
+    failedLookupsPerMinute: number;
+    messagesPer10s: number;
+    sessionsPerHour: number;
+  };
+  trustProxy: boolean;
+  logLevel: RawEnv["EARSHOT_LOG_LEVEL"];
+}
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+    this.problems = problems;
+  }
+}
+
+/** Parses and validates an environment. Throws ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // Treat empty strings as unset, as shells and .env files often leave them.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".") || "(env)"} ${i.message}`));
+  }
+  const e = parsed.data;
+  const port = e.PORT;
+  return {
+    mode: e.EARSHOT_MODE,
+    production: e.NODE_ENV === "production",
+    port,
+    host: e.HOST,
+    publicUrl: (e.EARSHOT_PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, ""),
+    wsUrl: e.EARSHOT_WS_URL,
+    data: e.EARSHOT_DATA === "memory" ? { kind: "memory" } : { kind: "disk", path: e.EARSHOT_DATA },
+    demoPassword: e.EARSHOT_DEMO_PASSWORD,
+    aws: { region: e.AWS_REGION ?? "us-east-1", dynamodbEndpoint: e.EARSHOT_DYNAMODB_ENDPOINT },
+    tablePrefix: e.EARSHOT_TABLE_PREFIX,
+    tokens: { privateKey: e.EARSHOT_TOKEN_PRIVATE_KEY, publicKey: e.EARSHOT_TOKEN_PUBLIC_KEY, issuer: e.EARSHOT_TOKEN_ISSUER },
+    auth: { secret: e.NEXTAUTH_SECRET, url: e.NEXTAUTH_URL },
+    cognito: {
+      clientId: e.COGNITO_CLIENT_ID,
+      clientSecret: e.COGNITO_CLIENT_SECRET,
+      issuer: e.COGNITO_ISSUER,
+      identityPoolId: e.COGNITO_IDENTITY_POOL_ID,
+    },
+    kvs: {
+      channelPrefix: e.KVS_CHANNEL_PREFIX,
+      viewersPerChannel: e.EARSHOT_VIEWERS_PER_CHANNEL,
+      maxChannelsPerSession: e.EARSHOT_MAX_CHANNELS_PER_SESSION,
+    },
+    sessionTtlSeconds: e.EARSHOT_SESSION_TTL_HOURS * 3600,
+    limits: {
+      connectsPerMinute: e.EARSHOT_LIMIT_CONNECTS_PER_MINUTE,
+      lookupsPerMinute: e.EARSHOT_LIMIT_LOOKUPS_PER_MINUTE,
+      failedLookupsPerMinute: e.EARSHOT_LIMIT_FAILED_LOOKUPS_PER_MINUTE,
+      messagesPer10s: e.EARSHOT_LIMIT_MESSAGES_PER_10S,
+      sessionsPerHour: e.EARSHOT_LIMIT_SESSIONS_PER_HOUR,
+    },
+    trustProxy: e.EARSHOT_TRUST_PROXY,
+    logLevel: e.EARSHOT_LOG_LEVEL,
+  };
+}
+
+const CACHE = Symbol.for("earshot.config");
+type WithCache = typeof globalThis & { [CACHE]?: Config };
+
+/** The process-wide config, parsed once. The embedded runtime fills env before the first call. */
+export function getConfig(): Config {
+  const g = globalThis as WithCache;
+  g[CACHE] ??= loadConfig(process.env);
+  return g[CACHE];
+}
+
+/** For the embedded runtime after it has filled env in, and for tests. */
+export function resetConfig(): void {
+  delete (globalThis as WithCache)[CACHE];
+}

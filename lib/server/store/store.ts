@@ -1,0 +1,433 @@
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from "@aws-sdk/lib-dynamodb";
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import { EarshotError } from "../../core/errors";
+import type { LanguageCode } from "../../core/languages";
+import {
+  CONNECTION_TTL_SECONDS,
+  connectionItem,
+  languageCountAttribute,
+  sessionItem,
+  speakerItem,
+  tableName,
+  type ConnectionItem,
+  type Role,
+  type SessionItem,
+  type SessionStatus,
+  type SpeakerItem,
+} from "../../core/schema";
+import { generateSessionId } from "../../core/session-id";
+
+/**
+ * The data layer: every read and write of sessions, connections, rate limits
+ * and (embedded) speaker accounts. Counts move by atomic ADD, state changes are
+ * conditional writes, and nothing reads a value to write it back.
+ */
+
+export type Clock = () => number;
+
+function isConditionFailure(error: unknown): boolean {
+  return (
+    error instanceof ConditionalCheckFailedException ||
+    (error instanceof Error && error.name === "ConditionalCheckFailedException")
+  );
+}
+
+export interface NewSession {
+  speakerId: string;
+  title: string;
+  sourceLanguage: LanguageCode;
+  ttlSeconds: number;
+}
+
+export type CountDeltas = Partial<Record<LanguageCode, number>>;
+
+export interface RateDecision {
+  allowed: boolean;
+  count: number;
+  retryAfter: number;
+}
+
+export class Store {
+  readonly tables: { sessions: string; connections: string; rateLimits: string; speakers: string };
+
+  constructor(
+    readonly doc: DynamoDBDocumentClient,
+    prefix: string,
+    private readonly now: Clock = Date.now,
+  ) {
+    this.tables = {
+      sessions: tableName(prefix, "sessions"),
+      connections: tableName(prefix, "connections"),
+      rateLimits: tableName(prefix, "rateLimits"),
+      speakers: tableName(prefix, "speakers"),
+    };
+  }
+
+  private nowSeconds(): number {
+    return Math.floor(this.now() / 1000);
+  }
+
+  // -------------------------------------------------------------------------
+  // Sessions
+
+  /** Creates a session under a fresh id; a collision retries with a new id. */
+  async createSession(input: NewSession, attempts = 5): Promise<SessionItem> {
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      const now = this.now();
+      const item: SessionItem = sessionItem.parse({
+        sessionId: generateSessionId(),
+        speakerId: input.speakerId,
+        title: input.title,
+        sourceLanguage: input.sourceLanguage,
+        status: "active",
+        muted: false,
+        live: false,
+        channelCount: 1,
+        createdAt: now,
+        updatedAt: now,
+        expiresAt: Math.floor(now / 1000) + input.ttlSeconds,
+        listenerCount: 0,
+      });
+      try {
+        await this.doc.send(
+          new PutCommand({
+            TableName: this.tables.sessions,
+            Item: item,
+            // An expired session's id may be reused; a live one never is.
+            ConditionExpression: "attribute_not_exists(sessionId) OR expiresAt < :now",
+            ExpressionAttributeValues: { ":now": Math.floor(now / 1000) },
+          }),
+        );
+        return item;
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+    }
+    throw new EarshotError("INTERNAL_ERROR", "Could not allocate a session id; try again.");
+  }
+
+  /** The session, or undefined when it does not exist or has expired. */
+  async getSession(sessionId: string, consistent = false): Promise<SessionItem | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.tables.sessions, Key: { sessionId }, ConsistentRead: consistent }),
+    );
+    if (!out.Item) return undefined;
+    const item = sessionItem.parse(out.Item);
+    return item.expiresAt <= this.nowSeconds() ? undefined : item;
+  }
+
+  /**
+   * Changes the broadcast state of a live session owned by `speakerId`.
+   * Returns the session after the change; throws SESSION_NOT_FOUND,
+   * SESSION_INACTIVE or UNAUTHORIZED_ACTION when the condition does not hold.
+   */
+  async updateBroadcast(
+    sessionId: string,
+    speakerId: string,
+    patch: { status?: Exclude<SessionStatus, "ended">; muted?: boolean; live?: boolean },
+  ): Promise<SessionItem> {
+    const sets = ["updatedAt = :now"];
+    const values: Record<string, unknown> = { ":now": this.now(), ":speaker": speakerId, ":ended": "ended", ":nowS": this.nowSeconds() };
+    const names: Record<string, string> = { "#status": "status" };
+    if (patch.status !== undefined) (sets.push("#status = :status"), (values[":status"] = patch.status));
+    if (patch.muted !== undefined) (sets.push("muted = :muted"), (values[":muted"] = patch.muted));
+    if (patch.live !== undefined) (sets.push("live = :live"), (values[":live"] = patch.live));
+    return this.conditionalSessionUpdate(sessionId, speakerId, {
+      UpdateExpression: `SET ${sets.join(", ")}`,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    });
+  }
+
+  /** Ends a session. Idempotent for its speaker: ending an ended session returns it unchanged. */
+  async endSession(sessionId: string, speakerId: string): Promise<{ session: SessionItem; changed: boolean }> {
+    try {
+      const session = await this.conditionalSessionUpdate(sessionId, speakerId, {
+        UpdateExpression: "SET #status = :ended, endedAt = :now, updatedAt = :now, live = :false",
+        ExpressionAttributeNames: { "#status": "status" },
+        ExpressionAttributeValues: { ":now": this.now(), ":speaker": speakerId, ":ended": "ended", ":false": false, ":nowS": this.nowSeconds() },
+      });
+      return { session, changed: true };
+    } catch (error) {
+      if (error instanceof EarshotError && error.code === "SESSION_INACTIVE") {
+        const session = await this.getSession(sessionId, true);
+        if (session && session.speakerId === speakerId) return { session, changed: false };
+      }
+      throw error;
+    }
+  }
+
+  private async conditionalSessionUpdate(
+    sessionId: string,
+    speakerId: string,
+    update: { UpdateExpression: string; ExpressionAttributeNames: Record<string, string>; ExpressionAttributeValues: Record<string, unknown> },
+  ): Promise<SessionItem> {
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tables.sessions,
+          Key: { sessionId },
+          ...update,
+          ConditionExpression: "attribute_exists(sessionId) AND speakerId = :speaker AND #status <> :ended AND expiresAt > :nowS",
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      return sessionItem.parse(out.Attributes);
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const current = await this.getSession(sessionId, true);
+      if (!current) throw new EarshotError("SESSION_NOT_FOUND");
+      if (current.speakerId !== speakerId) throw new EarshotError("UNAUTHORIZED_ACTION", "Only the session's speaker may do that.");
+      throw new EarshotError("SESSION_INACTIVE");
+    }
+  }
+
+  /** Records (or, with `undefined`, clears if still current) the speaker's control connection. */
+  async setSpeakerConnection(sessionId: string, connectionId: string | undefined, ifCurrent?: string): Promise<SessionItem | undefined> {
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tables.sessions,
+          Key: { sessionId },
+          ...(connectionId
+            ? {
+                UpdateExpression: "SET speakerConnectionId = :c, updatedAt = :now",
+                ConditionExpression: "attribute_exists(sessionId)",
+                ExpressionAttributeValues: { ":c": connectionId, ":now": this.now() },
+              }
+            : {
+                UpdateExpression: "REMOVE speakerConnectionId SET updatedAt = :now, live = :false",
+                ConditionExpression: "attribute_exists(sessionId) AND speakerConnectionId = :c",
+                ExpressionAttributeValues: { ":c": ifCurrent, ":now": this.now(), ":false": false },
+              }),
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      return sessionItem.parse(out.Attributes);
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Atomically adds to the listener counts; returns the session after the change. */
+  async adjustCounts(sessionId: string, deltas: CountDeltas): Promise<SessionItem | undefined> {
+    const entries = Object.entries(deltas).filter(([, d]) => d !== 0) as [LanguageCode, number][];
+    if (entries.length === 0) return this.getSession(sessionId, true);
+    const total = entries.reduce((sum, [, d]) => sum + d, 0);
+    const names: Record<string, string> = {};
+    const values: Record<string, number> = { ":total": total };
+    const adds = ["listenerCount :total"];
+    entries.forEach(([lang, d], i) => {
+      names[`#l${i}`] = languageCountAttribute(lang);
+      values[`:d${i}`] = d;
+      adds.push(`#l${i} :d${i}`);
+    });
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tables.sessions,
+          Key: { sessionId },
+          UpdateExpression: `ADD ${adds.join(", ")}`,
+          ConditionExpression: "attribute_exists(sessionId)",
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      return sessionItem.parse(out.Attributes);
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined; // session deleted: nothing to count
+      throw error;
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Connections
+
+  async putConnection(input: {
+    connectionId: string;
+    role: Role;
+    sessionId?: string;
+    speakerId?: string;
+    targetLanguage?: LanguageCode;
+    sourceIp?: string;
+  }): Promise<ConnectionItem> {
+    const now = this.now();
+    const item = connectionItem.parse({
+      ...input,
+      connectedAt: now,
+      lastSeenAt: now,
+      ttl: Math.floor(now / 1000) + CONNECTION_TTL_SECONDS,
+    });
+    await this.doc.send(new PutCommand({ TableName: this.tables.connections, Item: item }));
+    return item;
+  }
+
+  async getConnection(connectionId: string): Promise<ConnectionItem | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.tables.connections, Key: { connectionId }, ConsistentRead: true }),
+    );
+    if (!out.Item) return undefined;
+    const item = connectionItem.parse(out.Item);
+    return item.ttl <= this.nowSeconds() ? undefined : item;
+  }
+
+  /** Deletes a connection and returns what it was, exactly once: a second delete returns undefined. */
+  async deleteConnection(connectionId: string): Promise<ConnectionItem | undefined> {
+    const out = await this.doc.send(
+      new DeleteCommand({ TableName: this.tables.connections, Key: { connectionId }, ReturnValues: "ALL_OLD" }),
+    );
+    return out.Attributes ? connectionItem.parse(out.Attributes) : undefined;
+  }
+
+  /** A speaker connection takes ownership of a session it created or re-attaches to. */
+  async attachSpeaker(connectionId: string, sessionId: string): Promise<ConnectionItem | undefined> {
+    return this.updateConnection(connectionId, "SET sessionId = :sid", "attribute_exists(connectionId) AND #role = :speaker", {
+      ":sid": sessionId,
+      ":speaker": "speaker",
+    });
+  }
+
+  /**
+   * Marks a listener connection as counted in `language` for its session.
+   * Returns the row as it was before, so the caller moves the counts by the
+   * exact difference (a repeated join only moves a language).
+   */
+  async markJoined(connectionId: string, sessionId: string, language: LanguageCode): Promise<ConnectionItem | undefined> {
+    return this.updateConnection(
+      connectionId,
+      "SET joinedLanguage = :l, targetLanguage = :l, lastSeenAt = :now",
+      "attribute_exists(connectionId) AND sessionId = :sid AND #role = :listener",
+      { ":l": language, ":sid": sessionId, ":listener": "listener", ":now": this.now() },
+    );
+  }
+
+  /** Moves a joined listener to another language; returns the row before, or undefined if not joined. */
+  async markLanguage(connectionId: string, language: LanguageCode): Promise<ConnectionItem | undefined> {
+    return this.updateConnection(
+      connectionId,
+      "SET joinedLanguage = :l, targetLanguage = :l, lastSeenAt = :now",
+      "attribute_exists(joinedLanguage)",
+      { ":l": language, ":now": this.now() },
+    );
+  }
+
+  /** Un-counts a listener; returns the row before, or undefined if it was not joined. */
+  async markLeft(connectionId: string): Promise<ConnectionItem | undefined> {
+    return this.updateConnection(connectionId, "REMOVE joinedLanguage SET lastSeenAt = :now", "attribute_exists(joinedLanguage)", {
+      ":now": this.now(),
+    });
+  }
+
+  async touchConnection(connectionId: string): Promise<void> {
+    await this.updateConnection(connectionId, "SET lastSeenAt = :now", "attribute_exists(connectionId)", { ":now": this.now() });
+  }
+
+  private async updateConnection(
+    connectionId: string,
+    update: string,
+    condition: string,
+    values: Record<string, unknown>,
+  ): Promise<ConnectionItem | undefined> {
+    const usesRole = condition.includes("#role");
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tables.connections,
+          Key: { connectionId },
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ...(usesRole ? { ExpressionAttributeNames: { "#role": "role" } } : {}),
+          ExpressionAttributeValues: values,
+          ReturnValues: "ALL_OLD",
+        }),
+      );
+      return out.Attributes ? connectionItem.parse(out.Attributes) : undefined;
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Every connection row of a session (speaker and listeners), paging through the index. */
+  async listSessionConnections(sessionId: string): Promise<ConnectionItem[]> {
+    const items: ConnectionItem[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tables.connections,
+          IndexName: "bySession",
+          KeyConditionExpression: "sessionId = :sid",
+          ExpressionAttributeValues: { ":sid": sessionId },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const raw of out.Items ?? []) items.push(connectionItem.parse(raw));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+
+  // -------------------------------------------------------------------------
+  // Rate limits: fixed windows counted by atomic ADD.
+
+  async hit(key: string, limit: number, windowSeconds: number): Promise<RateDecision> {
+    const nowS = this.nowSeconds();
+    const window = Math.floor(nowS / windowSeconds);
+    const windowEnd = (window + 1) * windowSeconds;
+    const out = await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tables.rateLimits,
+        Key: { bucket: `${key}#${windowSeconds}#${window}` },
+        UpdateExpression: "ADD hits :one SET #ttl = :ttl",
+        ExpressionAttributeNames: { "#ttl": "ttl" },
+        ExpressionAttributeValues: { ":one": 1, ":ttl": windowEnd + 60 },
+        ReturnValues: "UPDATED_NEW",
+      }),
+    );
+    const count = Number(out.Attributes?.hits ?? 1);
+    return { allowed: count <= limit, count, retryAfter: Math.max(1, windowEnd - nowS) };
+  }
+
+  /** Throws RATE_LIMIT_EXCEEDED (with Retry-After seconds) when over the limit. */
+  async enforce(key: string, limit: number, windowSeconds: number, what: string): Promise<void> {
+    const decision = await this.hit(key, limit, windowSeconds);
+    if (!decision.allowed) throw EarshotError.rateLimited(decision.retryAfter, what);
+  }
+
+  // -------------------------------------------------------------------------
+  // Speakers (embedded accounts; the cloud uses Cognito)
+
+  async getSpeaker(email: string): Promise<SpeakerItem | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.tables.speakers, Key: { email: email.toLowerCase() }, ConsistentRead: true }),
+    );
+    return out.Item ? speakerItem.parse(out.Item) : undefined;
+  }
+
+  /** Adds a speaker; returns false when the email is taken (nothing is overwritten). */
+  async putSpeaker(item: SpeakerItem, overwrite = false): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tables.speakers,
+          Item: { ...speakerItem.parse(item), email: item.email.toLowerCase() },
+          ...(overwrite ? {} : { ConditionExpression: "attribute_not_exists(email)" }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+}
