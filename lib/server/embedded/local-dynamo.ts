@@ -1,0 +1,58 @@
+import { mkdirSync } from "node:fs";
+import { resolve } from "node:path";
+import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
+import { CreateTableCommand, DescribeTableCommand, ResourceInUseException } from "@aws-sdk/client-dynamodb";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { TABLES, createTableInput, type TableKey } from "../../core/schema";
+
+/**
+ * The embedded store: dynalite (the DynamoDB wire protocol over LevelDB) on
+ * loopback, on disk or in memory. The app talks to it with the same AWS SDK
+ * code it uses against DynamoDB.
+ */
+
+export interface LocalDynamo {
+  endpoint: string;
+  close(): Promise<void>;
+}
+
+// dynalite ships no types.
+type DynaliteFactory = (options: { path?: string; createTableMs?: number; deleteTableMs?: number; updateTableMs?: number }) => Server;
+
+export async function startLocalDynamo(data: { kind: "memory" } | { kind: "disk"; path: string }): Promise<LocalDynamo> {
+  const { default: dynalite } = (await import("dynalite")) as unknown as { default: DynaliteFactory };
+  const path = data.kind === "disk" ? resolve(data.path) : undefined;
+  if (path) mkdirSync(path, { recursive: true });
+  const server = dynalite({ path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((done, fail) => {
+    server.once("error", fail);
+    server.listen(0, "127.0.0.1", () => (server.off("error", fail), done()));
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((done) => {
+        server.closeAllConnections?.();
+        server.close(() => done());
+      }),
+  };
+}
+
+/** Creates every table of the schema that does not exist yet, and waits until all are ACTIVE. */
+export async function ensureTables(doc: DynamoDBDocumentClient, prefix: string): Promise<void> {
+  for (const key of Object.keys(TABLES) as TableKey[]) {
+    const input = createTableInput(prefix, key);
+    try {
+      await doc.send(new CreateTableCommand(input));
+    } catch (error) {
+      if (!(error instanceof ResourceInUseException) && !(error instanceof Error && error.name === "ResourceInUseException")) throw error;
+    }
+    for (let i = 0; i < 100; i++) {
+      const out = await doc.send(new DescribeTableCommand({ TableName: input.TableName }));
+      if (out.Table?.TableStatus === "ACTIVE") break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}

@@ -1,0 +1,45 @@
+import { getConfig, type Config } from "./config";
+import { createDocumentClient } from "./store/client";
+import { Store } from "./store/store";
+import { TokenSigner, TokenVerifier } from "./tokens";
+import { EarshotError } from "../core/errors";
+
+/**
+ * Process-wide services for route handlers and the embedded gateway, built
+ * once from config and cached on globalThis (survives Next's hot reload and
+ * is shared between the custom server and Next's bundles in one process).
+ */
+export interface Services {
+  config: Config;
+  store: Store;
+  /** Present where the private key is configured (the Next app; embedded runtime). */
+  signer?: TokenSigner;
+  verifier: TokenVerifier;
+}
+
+const KEY = Symbol.for("earshot.services");
+type WithServices = typeof globalThis & { [KEY]?: Promise<Services> };
+
+export async function buildServices(config: Config): Promise<Services> {
+  if (!config.tokens.publicKey) throw new EarshotError("INTERNAL_ERROR", "EARSHOT_TOKEN_PUBLIC_KEY is not configured.");
+  const store = new Store(createDocumentClient(config), config.tablePrefix);
+  const verifier = await TokenVerifier.fromPem(config.tokens.publicKey, config.tokens.issuer);
+  const signer = config.tokens.privateKey ? await TokenSigner.fromPem(config.tokens.privateKey, config.tokens.issuer) : undefined;
+  return { config, store, signer, verifier };
+}
+
+export function getServices(): Promise<Services> {
+  const g = globalThis as WithServices;
+  g[KEY] ??= buildServices(getConfig()).catch((error: unknown) => {
+    delete g[KEY];
+    throw error;
+  });
+  return g[KEY];
+}
+
+/** Installs services built elsewhere (the embedded runtime, tests). */
+export function setServices(services: Services | undefined): void {
+  const g = globalThis as WithServices;
+  if (services) g[KEY] = Promise.resolve(services);
+  else delete g[KEY];
+}
