@@ -1,0 +1,60 @@
+import type { NextConfig } from "next";
+import { PHASE_DEVELOPMENT_SERVER } from "next/constants";
+
+/**
+ * Security headers for every route. Earshot sets no nonces, so Next's inline
+ * bootstrap scripts need 'unsafe-inline'; dev mode (React's debugging) also
+ * needs 'unsafe-eval'.
+ *
+ * connect-src: the page's own origin, the WebSocket control channel and the
+ * signaling relay (ws:/wss:, which may live on another host such as an API
+ * Gateway stage), and in cloud mode the AWS endpoints the browser's KVS and
+ * Cognito Identity clients call over HTTPS. Audio plays from blob: and
+ * mediastream: URLs; the QR code is a data: image.
+ *
+ * Read at build time: EARSHOT_MODE decides whether the AWS endpoints are allowed.
+ */
+function contentSecurityPolicy(dev: boolean): string {
+  const cloud = process.env.EARSHOT_MODE === "cloud";
+  const directives: Record<string, string[]> = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'", "'unsafe-inline'", ...(dev ? ["'unsafe-eval'"] : [])],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:", "blob:"],
+    "font-src": ["'self'", "data:"],
+    "connect-src": ["'self'", "ws:", "wss:", ...(cloud ? ["https://*.amazonaws.com"] : [])],
+    "media-src": ["'self'", "blob:", "mediastream:"],
+    "worker-src": ["'self'", "blob:"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+  };
+  return Object.entries(directives)
+    .map(([name, values]) => `${name} ${values.join(" ")}`)
+    .join("; ");
+}
+
+export default function config(phase: string): NextConfig {
+  const dev = phase === PHASE_DEVELOPMENT_SERVER;
+  return {
+    reactStrictMode: true,
+    poweredByHeader: false,
+    // Node-only packages of the embedded runtime; never bundled into route handlers.
+    serverExternalPackages: ["dynalite", "ws"],
+    async headers() {
+      return [
+        {
+          source: "/:path*",
+          headers: [
+            { key: "Content-Security-Policy", value: contentSecurityPolicy(dev) },
+            { key: "X-Content-Type-Options", value: "nosniff" },
+            { key: "Referrer-Policy", value: "no-referrer" },
+            { key: "Permissions-Policy", value: "microphone=(self), camera=(), geolocation=(), payment=(), usb=()" },
+            { key: "X-Frame-Options", value: "DENY" },
+          ],
+        },
+      ];
+    },
+  };
+}
