@@ -1,0 +1,46 @@
+import { EarshotError } from "../../core/errors";
+import { LANGUAGE_CODES } from "../../core/languages";
+import { normalizeSessionId } from "../../core/session-id";
+import type { Config } from "../config";
+import type { Store } from "../store/store";
+import type { PublicSessionInfo } from "./dto";
+
+/**
+ * The public view of a session, for the join API and the listener page (one
+ * implementation for both). Carries no speaker data.
+ *
+ * Order matters: the id's format is checked before anything is looked up;
+ * every lookup counts against the client's per-minute budget; a miss also
+ * counts against the smaller budget for failed lookups, so ids cannot be
+ * guessed at speed.
+ */
+/** The canonical session id, or INVALID_SESSION_ID. A pure format check: no lookup. */
+export function requireSessionId(raw: string): string {
+  const sessionId = normalizeSessionId(raw);
+  if (!sessionId) throw new EarshotError("INVALID_SESSION_ID", "Session codes look like quiet-harbor-042.");
+  return sessionId;
+}
+
+export async function lookupPublicSession(
+  deps: { store: Store; config: Pick<Config, "limits"> },
+  rawSessionId: string,
+  clientIp: string,
+): Promise<PublicSessionInfo> {
+  const sessionId = requireSessionId(rawSessionId);
+  const { store, config } = deps;
+  await store.enforce(`lookup:${clientIp}`, config.limits.lookupsPerMinute, 60, "session lookups");
+  const session = await store.getSession(sessionId);
+  if (!session) {
+    await store.enforce(`lookup-miss:${clientIp}`, config.limits.failedLookupsPerMinute, 60, "lookups of unknown sessions");
+    throw new EarshotError("SESSION_NOT_FOUND", "No session has that code, or it has expired.");
+  }
+  return {
+    sessionId: session.sessionId,
+    title: session.title,
+    sourceLanguage: session.sourceLanguage,
+    status: session.status,
+    listenerCount: Math.max(0, session.listenerCount),
+    targetLanguages: [...LANGUAGE_CODES],
+    createdAt: session.createdAt,
+  };
+}
