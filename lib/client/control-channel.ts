@@ -1,0 +1,547 @@
+import type { ErrorCode } from "../core/errors";
+import type { ClientAction, ClientMessage, ServerMessage } from "../core/protocol";
+import { withQuery, type ControlQuery } from "./ws-url";
+
+/**
+ * The browser side of the WebSocket control channel: one typed class over the
+ * platform WebSocket (no Node imports). It matches replies to requests by
+ * `requestId`, sends a heartbeat, notices dead sockets, and reconnects with
+ * exponential backoff and full jitter. After a reconnect it emits
+ * `reconnected`, and the page re-joins (a new socket is a new connection to
+ * the server: nothing of the old one carries over).
+ */
+
+// ---------------------------------------------------------------------------
+// State and errors
+
+/** `closed` before connect(), after close(), and after the channel gave up. */
+export type ConnectionState = "connecting" | "open" | "reconnecting" | "closed";
+
+/** Codes raised by the client itself, beside the server's closed set. */
+export type ClientErrorCode = "NOT_CONNECTED" | "CONNECTION_CLOSED" | "TIMEOUT" | "CONNECT_FAILED";
+
+export class ControlChannelError extends Error {
+  readonly code: ErrorCode | ClientErrorCode;
+  /** The action of the request that failed, when known. */
+  readonly action?: string;
+
+  constructor(code: ErrorCode | ClientErrorCode, message: string, options: { cause?: unknown; action?: string } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "ControlChannelError";
+    this.code = code;
+    this.action = options.action;
+  }
+
+  static notConnected(): ControlChannelError {
+    return new ControlChannelError("NOT_CONNECTED", "The control channel is not connected.");
+  }
+
+  static closed(action?: string): ControlChannelError {
+    return new ControlChannelError("CONNECTION_CLOSED", "The connection closed before the server answered.", { action });
+  }
+
+  static timeout(action: string, ms: number): ControlChannelError {
+    return new ControlChannelError("TIMEOUT", `No answer to ${action} within ${Math.round(ms / 1000)} s.`, { action });
+  }
+
+  static connectFailed(cause?: unknown): ControlChannelError {
+    return new ControlChannelError("CONNECT_FAILED", "Could not connect to the server.", { cause });
+  }
+
+  static fromServer(message: Extract<ServerMessage, { type: "error" }>): ControlChannelError {
+    return new ControlChannelError(message.code, message.message, { action: message.action });
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Reconnect policy
+
+export interface ReconnectContext {
+  /** Retries made since the connection dropped (0 before the first). */
+  retryCount: number;
+  /** Milliseconds since the connection dropped. */
+  elapsedMs: number;
+  /** The close code of the last socket, when it closed with one. */
+  closeCode?: number;
+}
+
+/** Decides how long to wait before the next retry; `null` gives up. */
+export interface ReconnectPolicy {
+  nextRetryDelayMs(context: ReconnectContext): number | null;
+}
+
+export interface BackoffOptions {
+  /** First ceiling, ms (default 500). */
+  baseDelayMs?: number;
+  /** Largest ceiling, ms (default 10 000). */
+  maxDelayMs?: number;
+  /** Give up after this many retries (default: never by count). */
+  maxRetries?: number;
+  /** Give up after being disconnected this long, ms (default 10 minutes). */
+  maxElapsedMs?: number;
+  /** [0, 1) source, for tests. */
+  random?: () => number;
+}
+
+/**
+ * Exponential backoff with full jitter: the n-th retry waits a uniform random
+ * time in [0, min(maxDelay, base * 2^n)), so a crowd of listeners dropped at
+ * once (a server restart, a venue's Wi-Fi) does not come back in lockstep.
+ */
+export class DefaultReconnectPolicy implements ReconnectPolicy {
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+  readonly maxRetries: number;
+  readonly maxElapsedMs: number;
+  private readonly random: () => number;
+
+  constructor(options: BackoffOptions = {}) {
+    this.baseDelayMs = options.baseDelayMs ?? 500;
+    this.maxDelayMs = options.maxDelayMs ?? 10_000;
+    this.maxRetries = options.maxRetries ?? Number.POSITIVE_INFINITY;
+    this.maxElapsedMs = options.maxElapsedMs ?? 10 * 60_000;
+    this.random = options.random ?? Math.random;
+  }
+
+  /** The upper bound of the n-th wait. */
+  ceilingMs(retryCount: number): number {
+    return Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.min(retryCount, 30));
+  }
+
+  nextRetryDelayMs({ retryCount, elapsedMs }: ReconnectContext): number | null {
+    if (retryCount >= this.maxRetries || elapsedMs >= this.maxElapsedMs) return null;
+    return Math.floor(this.random() * this.ceilingMs(retryCount));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Typed events
+
+type Handler = (...args: never[]) => void;
+type EventMap<E> = { [K in keyof E]: Handler };
+
+/** A small typed emitter (no Node `events` in browser code). */
+export class TypedEmitter<E extends EventMap<E>> {
+  private readonly handlers = new Map<keyof E, Set<E[keyof E]>>();
+
+  on<K extends keyof E>(event: K, handler: E[K]): () => void {
+    let set = this.handlers.get(event);
+    if (!set) this.handlers.set(event, (set = new Set()));
+    set.add(handler);
+    return () => this.off(event, handler);
+  }
+
+  once<K extends keyof E>(event: K, handler: E[K]): () => void {
+    const wrapper = ((...args: Parameters<E[K]>) => {
+      off();
+      (handler as (...a: Parameters<E[K]>) => void)(...args);
+    }) as unknown as E[K];
+    const off = this.on(event, wrapper);
+    return off;
+  }
+
+  off<K extends keyof E>(event: K, handler: E[K]): void {
+    this.handlers.get(event)?.delete(handler);
+  }
+
+  removeAllListeners(): void {
+    this.handlers.clear();
+  }
+
+  protected emit<K extends keyof E>(event: K, ...args: Parameters<E[K]>): void {
+    for (const handler of [...(this.handlers.get(event) ?? [])]) {
+      try {
+        (handler as (...a: Parameters<E[K]>) => void)(...args);
+      } catch (error) {
+        // One faulty listener must not break the channel or the other listeners.
+        console.error(`[control-channel] ${String(event)} listener threw`, error);
+      }
+    }
+  }
+}
+
+export interface DisconnectInfo {
+  code: number;
+  reason: string;
+  /** False when the channel stopped for good (closed by the server or gave up). */
+  willReconnect: boolean;
+}
+
+export interface ControlChannelEvents {
+  /** Every server message except error replies to a request (those reject the request instead). */
+  message: (message: ServerMessage) => void;
+  /** The connection state changed. */
+  stateChanged: (state: ConnectionState, previous: ConnectionState) => void;
+  /** A new socket is open after a drop: re-join or re-attach now. */
+  reconnected: () => void;
+  /** An open socket closed. */
+  disconnected: (info: DisconnectInfo) => void;
+}
+
+// ---------------------------------------------------------------------------
+// Requests
+
+/** The reply type each action's request resolves with. */
+interface ReplyTypes {
+  createSession: "sessionCreated";
+  joinSession: "sessionJoined";
+  changeLanguage: "languageChanged";
+  leaveSession: "sessionLeft";
+  pauseBroadcast: "broadcastPaused";
+  resumeBroadcast: "broadcastResumed";
+  muteBroadcast: "broadcastMuted";
+  unmuteBroadcast: "broadcastUnmuted";
+  heartbeat: "heartbeatAck";
+  getSessionStatus: "sessionStatus";
+}
+
+export type ReplyTo<A extends ClientAction> = A extends keyof ReplyTypes ? Extract<ServerMessage, { type: ReplyTypes[A] }> : ServerMessage;
+
+/** A client message as the caller writes it; request() adds the requestId. */
+export type Outgoing<A extends ClientAction = ClientAction> = Omit<Extract<ClientMessage, { action: A }>, "requestId">;
+
+interface Pending {
+  action: string;
+  resolve: (message: ServerMessage) => void;
+  reject: (error: ControlChannelError) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+// ---------------------------------------------------------------------------
+// The channel
+
+/** The part of the WebSocket API the channel uses (the browser's, or a fake in tests). */
+export interface WebSocketLike {
+  readonly readyState: number;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: ((event: { code: number; reason: string }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+const OPEN = 1;
+
+export interface ControlChannelOptions {
+  /** Base control URL (see ws-url.ts), without the query. */
+  url: string;
+  /** Query for each connect; a function is called again before every reconnect (fresh token, current language). */
+  query?: ControlQuery | (() => ControlQuery | Promise<ControlQuery>);
+  onMessage?: ControlChannelEvents["message"];
+  onStateChange?: ControlChannelEvents["stateChanged"];
+  onReconnected?: ControlChannelEvents["reconnected"];
+  reconnectPolicy?: ReconnectPolicy;
+  /** Asked before each retry; false stops (e.g. the session has ended). */
+  shouldReconnect?: (context: ReconnectContext) => boolean | Promise<boolean>;
+  /** Heartbeat period, ms (default 60 000; API Gateway drops connections idle for 10 minutes). */
+  heartbeatIntervalMs?: number;
+  /** A heartbeat not answered within this is a dead socket, ms (default 15 000). */
+  heartbeatTimeoutMs?: number;
+  /** Default time a request waits for its reply, ms (default 10 000). */
+  requestTimeoutMs?: number;
+  /** Time a socket may take to open, ms (default 10 000). */
+  connectTimeoutMs?: number;
+  /** Creates the socket (default: the browser's WebSocket). */
+  createWebSocket?: (url: string) => WebSocketLike;
+  now?: () => number;
+}
+
+/** Close codes after which the channel does not come back: 1000 is a deliberate close (e.g. the session ended). */
+const FINAL_CLOSE_CODES = new Set([1000]);
+const HEARTBEAT_TIMEOUT_CLOSE = 4000;
+
+export class ControlChannel extends TypedEmitter<ControlChannelEvents> {
+  private readonly options: ControlChannelOptions;
+  private readonly policy: ReconnectPolicy;
+  private readonly now: () => number;
+  private socket?: WebSocketLike;
+  private currentState: ConnectionState = "closed";
+  /** Bumped for every socket; events of older sockets are ignored. */
+  private generation = 0;
+  private stopped = true;
+  private everOpened = false;
+  private retryCount = 0;
+  private droppedAt?: number;
+  private retryTimer?: ReturnType<typeof setTimeout>;
+  private connectTimer?: ReturnType<typeof setTimeout>;
+  private heartbeatTimer?: ReturnType<typeof setInterval>;
+  private readonly pending = new Map<string, Pending>();
+  private sequence = 0;
+  private readonly idPrefix = Math.random().toString(36).slice(2, 8);
+  private initial?: { promise: Promise<void>; resolve: () => void; reject: (error: ControlChannelError) => void };
+
+  constructor(options: ControlChannelOptions) {
+    super();
+    this.options = options;
+    this.policy = options.reconnectPolicy ?? new DefaultReconnectPolicy();
+    this.now = options.now ?? Date.now;
+    if (options.onMessage) this.on("message", options.onMessage);
+    if (options.onStateChange) this.on("stateChanged", options.onStateChange);
+    if (options.onReconnected) this.on("reconnected", options.onReconnected);
+  }
+
+  get state(): ConnectionState {
+    return this.currentState;
+  }
+
+  /**
+   * Opens the channel. Resolves once the first socket is open; rejects
+   * (CONNECT_FAILED) when it cannot open: the server refused the connection
+   * or could not be reached. Drops after that reconnect on their own.
+   */
+  connect(): Promise<void> {
+    if (!this.stopped) return this.initial?.promise ?? Promise.resolve();
+    this.stopped = false;
+    this.everOpened = false;
+    this.retryCount = 0;
+    this.droppedAt = undefined;
+    if (typeof window !== "undefined") window.addEventListener("online", this.onOnline);
+    this.setState("connecting");
+    let resolve!: () => void;
+    let reject!: (error: ControlChannelError) => void;
+    const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+    this.initial = { promise, resolve, reject };
+    void this.openSocket();
+    return promise;
+  }
+
+  /** Sends a message without waiting for a reply. Throws NOT_CONNECTED when the socket is not open. */
+  send(message: ClientMessage): void {
+    const socket = this.socket;
+    if (this.currentState !== "open" || !socket || socket.readyState !== OPEN) throw ControlChannelError.notConnected();
+    socket.send(JSON.stringify(message));
+  }
+
+  /**
+   * Sends a message with a fresh requestId and resolves with the reply that
+   * carries it; rejects with the server's error (code, message), or with
+   * TIMEOUT, NOT_CONNECTED or CONNECTION_CLOSED.
+   */
+  request<A extends ClientAction>(message: Outgoing<A> & { action: A }, options: { timeoutMs?: number } = {}): Promise<ReplyTo<A>> {
+    const requestId = `${this.idPrefix}-${++this.sequence}`;
+    const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs ?? 10_000;
+    return new Promise<ReplyTo<A>>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(requestId);
+        reject(ControlChannelError.timeout(message.action, timeoutMs));
+      }, timeoutMs);
+      this.pending.set(requestId, {
+        action: message.action,
+        resolve: (reply) => resolve(reply as ReplyTo<A>),
+        reject,
+        timer,
+      });
+      try {
+        this.send({ ...message, requestId } as ClientMessage);
+      } catch (error) {
+        clearTimeout(timer);
+        this.pending.delete(requestId);
+        reject(error instanceof ControlChannelError ? error : ControlChannelError.notConnected());
+      }
+    });
+  }
+
+  /** Closes for good: no reconnect; pending requests reject with CONNECTION_CLOSED. */
+  close(code = 1000, reason = "client closed"): void {
+    this.stopped = true;
+    this.clearTimers();
+    if (typeof window !== "undefined") window.removeEventListener("online", this.onOnline);
+    this.dropSocket(code, reason);
+    this.rejectPending();
+    this.initial?.reject(ControlChannelError.connectFailed(new Error("closed by the client")));
+    this.initial = undefined;
+    this.setState("closed");
+  }
+
+  // -------------------------------------------------------------------------
+
+  private setState(next: ConnectionState): void {
+    const previous = this.currentState;
+    if (previous === next) return;
+    this.currentState = next;
+    this.emit("stateChanged", next, previous);
+  }
+
+  private async openSocket(): Promise<void> {
+    const generation = ++this.generation;
+    let url: string;
+    try {
+      const q = this.options.query;
+      const query = typeof q === "function" ? await q() : (q ?? {});
+      url = withQuery(this.options.url, query);
+    } catch (error) {
+      if (generation === this.generation && !this.stopped) this.onSocketGone(generation, 4001, "could not prepare the connection", error);
+      return;
+    }
+    if (generation !== this.generation || this.stopped) return;
+
+    let socket: WebSocketLike;
+    try {
+      socket = this.options.createWebSocket ? this.options.createWebSocket(url) : (new WebSocket(url) as unknown as WebSocketLike);
+    } catch (error) {
+      this.onSocketGone(generation, 4001, "could not open a socket", error);
+      return;
+    }
+    this.socket = socket;
+    this.connectTimer = setTimeout(() => {
+      if (generation !== this.generation) return;
+      this.dropSocket(HEARTBEAT_TIMEOUT_CLOSE, "connect timeout");
+      this.onSocketGone(generation, 1006, "connect timeout");
+    }, this.options.connectTimeoutMs ?? 10_000);
+
+    socket.onopen = () => {
+      if (generation !== this.generation) return;
+      clearTimeout(this.connectTimer);
+      const reconnected = this.everOpened;
+      this.everOpened = true;
+      this.retryCount = 0;
+      this.droppedAt = undefined;
+      this.setState("open");
+      this.startHeartbeat(generation);
+      this.initial?.resolve();
+      this.initial = undefined;
+      if (reconnected) this.emit("reconnected");
+    };
+    socket.onmessage = (event) => {
+      if (generation === this.generation) this.receive(event.data);
+    };
+    socket.onclose = (event) => {
+      if (generation === this.generation) this.onSocketGone(generation, event.code, event.reason);
+    };
+    socket.onerror = () => {
+      // A close event always follows; it decides what happens.
+    };
+  }
+
+  private receive(data: unknown): void {
+    if (typeof data !== "string") return;
+    let message: ServerMessage;
+    try {
+      const parsed: unknown = JSON.parse(data);
+      if (typeof parsed !== "object" || parsed === null || typeof (parsed as { type?: unknown }).type !== "string") return;
+      message = parsed as ServerMessage;
+    } catch {
+      return;
+    }
+    const requestId = "requestId" in message && typeof message.requestId === "string" ? message.requestId : undefined;
+    const pending = requestId ? this.pending.get(requestId) : undefined;
+    if (requestId && pending) {
+      this.pending.delete(requestId);
+      clearTimeout(pending.timer);
+      if (message.type === "error") {
+        pending.reject(ControlChannelError.fromServer(message));
+        return;
+      }
+      pending.resolve(message);
+    }
+    this.emit("message", message);
+  }
+
+  /** The current socket closed or failed; decide between reconnecting and stopping. */
+  private onSocketGone(generation: number, code: number, reason: string, cause?: unknown): void {
+    if (generation !== this.generation) return;
+    const wasOpen = this.currentState === "open";
+    this.generation++; // ignore anything more from this socket
+    this.socket = undefined;
+    this.clearTimers();
+    this.rejectPending();
+    if (this.stopped) return;
+
+    if (!this.everOpened) {
+      // The first connect failed: report it; the caller decides whether to try again.
+      this.stopped = true;
+      this.initial?.reject(ControlChannelError.connectFailed(cause ?? new Error(`closed with ${code} ${reason}`.trim())));
+      this.initial = undefined;
+      this.setState("closed");
+      return;
+    }
+    if (FINAL_CLOSE_CODES.has(code)) {
+      this.stopped = true;
+      this.setState("closed");
+      if (wasOpen) this.emit("disconnected", { code, reason, willReconnect: false });
+      return;
+    }
+    this.droppedAt ??= this.now();
+    this.setState("reconnecting");
+    if (wasOpen) this.emit("disconnected", { code, reason, willReconnect: true });
+    void this.scheduleRetry(code);
+  }
+
+  private async scheduleRetry(closeCode: number): Promise<void> {
+    const context: ReconnectContext = { retryCount: this.retryCount, elapsedMs: this.now() - (this.droppedAt ?? this.now()), closeCode };
+    const generation = this.generation;
+    let proceed = true;
+    try {
+      proceed = this.options.shouldReconnect ? await this.options.shouldReconnect(context) : true;
+    } catch {
+      proceed = true; // the check itself failed (offline): keep trying
+    }
+    if (this.stopped || generation !== this.generation) return;
+    const delay = proceed ? this.policy.nextRetryDelayMs(context) : null;
+    if (delay === null) {
+      this.stopped = true;
+      this.setState("closed");
+      this.emit("disconnected", { code: closeCode, reason: "gave up reconnecting", willReconnect: false });
+      return;
+    }
+    this.retryTimer = setTimeout(() => this.retryNow(), delay);
+  }
+
+  private retryNow(): void {
+    if (this.stopped || this.currentState !== "reconnecting") return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.retryCount++;
+    void this.openSocket();
+  }
+
+  /** The browser is back online: skip the rest of the wait. */
+  private readonly onOnline = (): void => {
+    if (this.retryTimer !== undefined) this.retryNow();
+  };
+
+  private startHeartbeat(generation: number): void {
+    const period = this.options.heartbeatIntervalMs ?? 60_000;
+    const timeout = this.options.heartbeatTimeoutMs ?? 15_000;
+    clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = setInterval(() => {
+      if (generation !== this.generation || this.currentState !== "open") return;
+      this.request({ action: "heartbeat" }, { timeoutMs: timeout }).catch((error: unknown) => {
+        if (generation !== this.generation) return;
+        if (error instanceof ControlChannelError && error.code === "TIMEOUT") {
+          // Half-open socket (network change, sleeping laptop): drop it and reconnect.
+          this.dropSocket(HEARTBEAT_TIMEOUT_CLOSE, "heartbeat timeout");
+          this.onSocketGone(generation, HEARTBEAT_TIMEOUT_CLOSE, "heartbeat timeout");
+        }
+      });
+    }, period);
+  }
+
+  /** Detaches and closes the current socket without waiting for its close event. */
+  private dropSocket(code: number, reason: string): void {
+    const socket = this.socket;
+    if (!socket) return;
+    socket.onopen = socket.onmessage = socket.onclose = socket.onerror = null;
+    try {
+      socket.close(code, reason);
+    } catch {
+      // already closing
+    }
+  }
+
+  private clearTimers(): void {
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.connectTimer);
+    clearInterval(this.heartbeatTimer);
+    this.retryTimer = this.connectTimer = this.heartbeatTimer = undefined;
+  }
+
+  private rejectPending(): void {
+    for (const [id, pending] of this.pending) {
+      clearTimeout(pending.timer);
+      pending.reject(ControlChannelError.closed(pending.action));
+      this.pending.delete(id);
+    }
+  }
+}
