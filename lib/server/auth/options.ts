@@ -2,7 +2,7 @@ import type { AuthOptions } from "next-auth";
 import type { Provider } from "next-auth/providers/index";
 import CredentialsProvider from "next-auth/providers/credentials";
 import CognitoProvider from "next-auth/providers/cognito";
-import { EarshotError } from "../../core/errors";
+import { isEarshotError } from "../../core/errors";
 import { getConfig, type Config } from "../config";
 import { createLogger } from "../logger";
 import { getServices } from "../services";
@@ -43,7 +43,7 @@ function credentialsProvider(): Provider {
       try {
         await store.enforce(`signin:${email}`, SIGNIN_ATTEMPTS_PER_WINDOW, SIGNIN_WINDOW_SECONDS, "sign-in attempts");
       } catch (error) {
-        if (error instanceof EarshotError && error.code === "RATE_LIMIT_EXCEEDED") {
+        if (isEarshotError(error) && error.code === "RATE_LIMIT_EXCEEDED") {
           log.warn("sign-in rate limited", { retryAfter: error.retryAfter });
           throw new Error(SIGNIN_RATE_LIMITED);
         }

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
-import { EarshotError } from "../../core/errors";
+import { EarshotError, isEarshotError } from "../../core/errors";
 import type { SpeakerItem } from "../../core/schema";
 import type { Store } from "../store/store";
 import { hashPassword } from "./passwords";
@@ -78,7 +78,7 @@ export async function ensureDemoSpeaker(store: Store, password: string): Promise
     return { created: true, speaker: await addSpeaker(store, DEMO_SPEAKER_EMAIL, password, DEMO_SPEAKER_NAME) };
   } catch (error) {
     // Another process created it between the read and the conditional write.
-    if (error instanceof EarshotError && error.code === "CONFLICT") {
+    if (isEarshotError(error) && error.code === "CONFLICT") {
       const raced = await store.getSpeaker(DEMO_SPEAKER_EMAIL);
       if (raced) return { created: false, speaker: toAccount(raced) };
     }
