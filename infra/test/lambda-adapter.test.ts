@@ -1,0 +1,251 @@
+/**
+ * The Lambda adapter end to end: API Gateway WebSocket events go through the
+ * shared control-plane handlers against the REAL embedded store (dynalite in
+ * memory, the same SDK code as DynamoDB). AWS itself is unreachable from the
+ * test machine, so only the two AWS service clients are mocked with
+ * aws-sdk-client-mock: the API Gateway management API (what the Lambda posts
+ * to connections) and Kinesis Video Streams (signaling channels).
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { mockClient } from "aws-sdk-client-mock";
+import {
+  ApiGatewayManagementApiClient,
+  DeleteConnectionCommand,
+  GoneException,
+  PostToConnectionCommand,
+} from "@aws-sdk/client-apigatewaymanagementapi";
+import {
+  CreateSignalingChannelCommand,
+  DeleteSignalingChannelCommand,
+  DescribeSignalingChannelCommand,
+  KinesisVideoClient,
+} from "@aws-sdk/client-kinesis-video";
+import { startLocalDynamo, ensureTables, type LocalDynamo } from "../../lib/server/embedded/local-dynamo";
+import { createDocumentClient } from "../../lib/server/store/client";
+import { Store } from "../../lib/server/store/store";
+import { generateKeyPairPem, TokenSigner } from "../../lib/server/tokens";
+import { generateSessionId } from "../../lib/core/session-id";
+import type { ServerMessage } from "../../lib/core/protocol";
+import { createWebSocketHandler, type WebSocketEvent, type WebSocketHandler } from "../../lib/server/cloud/lambda-adapter";
+
+const REGION = "eu-west-1";
+const DOMAIN = "abc123.execute-api.eu-west-1.amazonaws.com";
+const PREFIX = "lam-";
+const CHANNEL_PREFIX = "lamch-";
+
+const apigw = mockClient(ApiGatewayManagementApiClient);
+const kvs = mockClient(KinesisVideoClient);
+
+let dynamo: LocalDynamo;
+let store: Store;
+let signer: TokenSigner;
+let env: Record<string, string>;
+let handle: WebSocketHandler;
+let seq = 0;
+
+beforeAll(async () => {
+  dynamo = await startLocalDynamo({ kind: "memory" });
+  const doc = createDocumentClient({ aws: { region: REGION, dynamodbEndpoint: dynamo.endpoint } });
+  await ensureTables(doc, PREFIX);
+  store = new Store(doc, PREFIX);
+  const keys = await generateKeyPairPem();
+  signer = await TokenSigner.fromPem(keys.privateKey, "earshot");
+  env = {
+    EARSHOT_MODE: "cloud",
+    NODE_ENV: "production",
+    AWS_REGION: REGION,
+    EARSHOT_DYNAMODB_ENDPOINT: dynamo.endpoint,
+    EARSHOT_TABLE_PREFIX: PREFIX,
+    KVS_CHANNEL_PREFIX: CHANNEL_PREFIX,
+    EARSHOT_PUBLIC_URL: "https://earshot.example.org",
+    EARSHOT_WS_URL: `wss://${DOMAIN}/live`,
+    EARSHOT_TOKEN_PUBLIC_KEY: keys.publicKey,
+    COGNITO_IDENTITY_POOL_ID: "eu-west-1:0b5e3f4c-1111-4222-8333-944445555666",
+    EARSHOT_LOG_LEVEL: "silent",
+  };
+  handle = createWebSocketHandler({ env });
+});
+
+afterAll(async () => {
+  apigw.restore();
+  kvs.restore();
+  await dynamo?.close();
+});
+
+const arnOf = (name: string) => `arn:aws:kinesisvideo:${REGION}:123456789012:channel/${name}/1700000000000`;
+
+beforeEach(() => {
+  apigw.reset();
+  apigw.on(PostToConnectionCommand).resolves({});
+  apigw.on(DeleteConnectionCommand).resolves({});
+  kvs.reset();
+  kvs.on(CreateSignalingChannelCommand).callsFake((input: { ChannelName: string }) => ({ ChannelARN: arnOf(input.ChannelName) }));
+  kvs.on(DescribeSignalingChannelCommand).callsFake((input: { ChannelName: string }) => ({
+    ChannelInfo: { ChannelName: input.ChannelName, ChannelARN: arnOf(input.ChannelName), ChannelStatus: "ACTIVE", Version: "v1" },
+  }));
+  kvs.on(DeleteSignalingChannelCommand).resolves({});
+});
+
+function wsEvent(
+  routeKey: string,
+  connectionId: string,
+  opts: { body?: unknown; query?: Record<string, string>; base64?: boolean } = {},
+): WebSocketEvent {
+  const raw = opts.body === undefined ? undefined : typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
+  return {
+    requestContext: {
+      routeKey,
+      connectionId,
+      domainName: DOMAIN,
+      stage: "live",
+      apiId: "abc123",
+      eventType: routeKey === "$connect" ? "CONNECT" : routeKey === "$disconnect" ? "DISCONNECT" : "MESSAGE",
+      identity: { sourceIp: "198.51.100.7" },
+    },
+    ...(raw === undefined ? {} : { body: opts.base64 ? Buffer.from(raw).toString("base64") : raw, isBase64Encoded: !!opts.base64 }),
+    ...(opts.query ? { queryStringParameters: opts.query } : {}),
+  };
+}
+
+/** Messages the Lambda posted through the management API, optionally to one connection. */
+function sent(connectionId?: string): ServerMessage[] {
+  return apigw
+    .commandCalls(PostToConnectionCommand)
+    .filter((c) => connectionId === undefined || c.args[0].input.ConnectionId === connectionId)
+    .map((c) => JSON.parse(new TextDecoder().decode(c.args[0].input.Data as Uint8Array)) as ServerMessage);
+}
+const lastOfType = <T extends ServerMessage["type"]>(id: string, type: T) =>
+  sent(id).filter((m): m is Extract<ServerMessage, { type: T }> => m.type === type).at(-1);
+
+const uid = (label: string) => `${label}-${++seq}-${Date.now().toString(36)}`;
+
+async function speakerSession(): Promise<{ speaker: string; sessionId: string }> {
+  const speaker = uid("spk");
+  const { token } = await signer.speakerToken({ speakerId: `speaker-${speaker}` });
+  expect(await handle(wsEvent("$connect", speaker, { query: { token } }))).toEqual({ statusCode: 200 });
+  expect(await handle(wsEvent("createSession", speaker, { body: { action: "createSession", sourceLanguage: "en", title: "Keynote", requestId: "r1" } }))).toEqual({
+    statusCode: 200,
+  });
+  const created = lastOfType(speaker, "sessionCreated");
+  expect(created, JSON.stringify(sent(speaker))).toBeDefined();
+  return { speaker, sessionId: created!.sessionId };
+}
+
+async function joinedListener(sessionId: string, language = "de"): Promise<string> {
+  const listener = uid("lis");
+  expect(await handle(wsEvent("$connect", listener, { query: { sessionId, targetLanguage: language } }))).toEqual({ statusCode: 200 });
+  await handle(wsEvent("$default", listener, { body: { action: "joinSession", sessionId, targetLanguage: language } }));
+  expect(lastOfType(listener, "sessionJoined")).toBeDefined();
+  return listener;
+}
+
+describe("Lambda adapter over the shared handlers", () => {
+  it("speaker: $connect with a token, createSession creates the KVS channel and replies through the management API", async () => {
+    const { speaker, sessionId } = await speakerSession();
+    const created = lastOfType(speaker, "sessionCreated")!;
+    expect(created.requestId).toBe("r1");
+    expect(created.joinUrl).toBe(`https://earshot.example.org/join/${sessionId}`);
+
+    const creates = kvs.commandCalls(CreateSignalingChannelCommand).map((c) => c.args[0].input);
+    expect(creates).toEqual([expect.objectContaining({ ChannelName: `${CHANNEL_PREFIX}${sessionId}-0`, ChannelType: "SINGLE_MASTER" })]);
+
+    const session = await store.getSession(sessionId, true);
+    expect(session?.speakerConnectionId).toBe(speaker);
+    expect((await store.getConnection(speaker))?.role).toBe("speaker");
+
+    // The management client was pointed at the event's own domain and stage.
+    const client = apigw.commandCalls(PostToConnectionCommand)[0]!.thisValue as ApiGatewayManagementApiClient;
+    const endpoint = await client.config.endpoint!();
+    expect(`${endpoint.protocol}//${endpoint.hostname}${endpoint.path}`).toBe(`https://${DOMAIN}/live`);
+  });
+
+  it("listener: $connect with ?sessionId&targetLanguage, joinSession on $default; the speaker gets the count at once", async () => {
+    const { speaker, sessionId } = await speakerSession();
+    const listener = await joinedListener(sessionId, "de");
+
+    const row = await store.getConnection(listener);
+    expect(row).toMatchObject({ role: "listener", sessionId, joinedLanguage: "de", sourceIp: "198.51.100.7" });
+    expect(lastOfType(listener, "sessionJoined")).toMatchObject({ sessionId, role: "listener", targetLanguage: "de" });
+    expect(lastOfType(speaker, "sessionStatus")).toMatchObject({ sessionId, listenerCount: 1, languageDistribution: { de: 1 } });
+  });
+
+  it("$connect refuses a bad token (never a downgrade to listener) and an unknown session, with the reason in the body", async () => {
+    const bad = uid("bad");
+    const refused = await handle(wsEvent("$connect", bad, { query: { token: "not-a-jwt" } }));
+    expect(refused.statusCode).toBe(401);
+    expect(JSON.parse(refused.body!)).toMatchObject({ error: { code: "UNAUTHORIZED" } });
+    expect(await store.getConnection(bad)).toBeUndefined();
+
+    const { sessionId } = await speakerSession();
+    const withBadToken = await handle(wsEvent("$connect", uid("bad"), { query: { sessionId, token: "not-a-jwt" } }));
+    expect(withBadToken.statusCode).toBe(401);
+
+    const unknown = await handle(wsEvent("$connect", uid("lost"), { query: { sessionId: generateSessionId() } }));
+    expect(unknown.statusCode).toBe(404);
+    expect(JSON.parse(unknown.body!)).toMatchObject({ error: { code: "SESSION_NOT_FOUND" } });
+  });
+
+  it("a malformed message is answered with an error message, and the invocation succeeds", async () => {
+    const { sessionId } = await speakerSession();
+    const listener = await joinedListener(sessionId);
+    expect(await handle(wsEvent("$default", listener, { body: "{not json" }))).toEqual({ statusCode: 200 });
+    expect(lastOfType(listener, "error")).toMatchObject({ code: "INVALID_MESSAGE" });
+  });
+
+  it("decodes a base64 body", async () => {
+    const { sessionId } = await speakerSession();
+    const listener = await joinedListener(sessionId);
+    await handle(wsEvent("heartbeat", listener, { body: { action: "heartbeat", requestId: "hb" }, base64: true }));
+    expect(lastOfType(listener, "heartbeatAck")).toMatchObject({ requestId: "hb" });
+  });
+
+  it("$disconnect un-counts the listener and tells the speaker", async () => {
+    const { speaker, sessionId } = await speakerSession();
+    const listener = await joinedListener(sessionId);
+    expect(await handle(wsEvent("$disconnect", listener))).toEqual({ statusCode: 200 });
+    expect(await store.getConnection(listener)).toBeUndefined();
+    expect((await store.getSession(sessionId, true))?.listenerCount).toBe(0);
+    expect(lastOfType(speaker, "sessionStatus")).toMatchObject({ listenerCount: 0 });
+  });
+
+  it("GoneException: a listener whose reply finds it gone is cleaned up like a $disconnect", async () => {
+    const { speaker, sessionId } = await speakerSession();
+    const listener = await joinedListener(sessionId);
+    expect((await store.getSession(sessionId, true))?.listenerCount).toBe(1);
+
+    apigw.on(PostToConnectionCommand, { ConnectionId: listener }).rejects(new GoneException({ message: "gone", $metadata: { httpStatusCode: 410 } }));
+    expect(await handle(wsEvent("heartbeat", listener, { body: { action: "heartbeat" } }))).toEqual({ statusCode: 200 });
+
+    expect(await store.getConnection(listener)).toBeUndefined();
+    expect((await store.getSession(sessionId, true))?.listenerCount).toBe(0);
+    expect(lastOfType(speaker, "sessionStatus")).toMatchObject({ listenerCount: 0 });
+  });
+
+  it("GoneException: a speaker found gone during a status push loses its row and the session forgets it", async () => {
+    const { speaker, sessionId } = await speakerSession();
+    apigw.on(PostToConnectionCommand, { ConnectionId: speaker }).rejects(new GoneException({ message: "gone", $metadata: { httpStatusCode: 410 } }));
+    await joinedListener(sessionId);
+
+    expect(await store.getConnection(speaker)).toBeUndefined();
+    const session = await store.getSession(sessionId, true);
+    expect(session?.speakerConnectionId).toBeUndefined();
+    expect(session?.status).toBe("active"); // the session outlives the speaker's socket; they may reconnect
+  });
+
+  it("endSession tells and closes the listeners and deletes the KVS channel", async () => {
+    const { speaker, sessionId } = await speakerSession();
+    const listener = await joinedListener(sessionId);
+    await handle(wsEvent("endSession", speaker, { body: { action: "endSession", requestId: "end" } }));
+
+    expect(lastOfType(listener, "sessionEnded")).toMatchObject({ sessionId, reason: "ended" });
+    expect(apigw.commandCalls(DeleteConnectionCommand).map((c) => c.args[0].input.ConnectionId)).toEqual([listener]);
+    expect(kvs.commandCalls(DeleteSignalingChannelCommand).map((c) => c.args[0].input.ChannelARN)).toEqual([arnOf(`${CHANNEL_PREFIX}${sessionId}-0`)]);
+    expect((await store.getSession(sessionId, true))?.status).toBe("ended");
+  });
+
+  it("answers 500 on a configuration error, touching nothing", async () => {
+    const broken = createWebSocketHandler({ env: { ...env, EARSHOT_TOKEN_PUBLIC_KEY: "" }, logger: { debug() {}, info() {}, warn() {}, error() {} } });
+    expect(await broken(wsEvent("$connect", uid("x"), { query: { sessionId: generateSessionId() } }))).toEqual({ statusCode: 500 });
+    expect(apigw.calls()).toHaveLength(0);
+  });
+});

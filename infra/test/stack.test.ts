@@ -1,0 +1,316 @@
+/**
+ * Assertions on the synthesized CloudFormation template (no snapshots): the
+ * properties that matter for correctness and security, each on its own.
+ * Synthesis is offline (environment-agnostic stack, no AWS credentials) and
+ * bundles the control Lambda with the local esbuild once for the whole file.
+ */
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import { AwsSolutionsChecks } from "cdk-nag";
+import { generateKeyPairPem } from "../../lib/server/tokens";
+import { CLIENT_ACTIONS } from "../../lib/core/protocol";
+import { TABLES, tableName, type TableDef, type TableKey } from "../../lib/core/schema";
+import { loadConfig } from "../../lib/server/config";
+import { buildApp } from "../lib/app";
+import { MASTER_ACTIONS, VIEWER_ACTIONS } from "../lib/auth";
+import { PUBLIC_KEY_PATTERN, type EarshotStack } from "../lib/earshot-stack";
+import { parseSettings, SettingsError } from "../lib/settings";
+
+// Non-default values, so every assertion proves the setting flows through.
+const CONTEXT = {
+  publicUrl: "https://earshot.example.org/",
+  tablePrefix: "esx-",
+  channelPrefix: "esxch-",
+  logRetentionDays: "14",
+  extraCallbackOrigins: "http://localhost:3000",
+};
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+let outdir: string;
+let stack: EarshotStack;
+let template: Template;
+let resources: Record<string, Json>;
+let app: ReturnType<typeof buildApp>["app"];
+
+beforeAll(() => {
+  outdir = mkdtempSync(join(tmpdir(), "earshot-cdk-"));
+  ({ app, stack } = buildApp({ outdir, context: CONTEXT }));
+  template = Template.fromStack(stack);
+  resources = template.toJSON().Resources as Record<string, Json>;
+});
+
+afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+const only = (type: string): [string, Json] => {
+  const found = ofType(type);
+  expect(found, `exactly one ${type}`).toHaveLength(1);
+  return found[0]!;
+};
+
+/** Every policy statement that applies to a role: inline AWS::IAM::Policy resources and the role's own Policies. */
+function statementsOf(roleLogicalId: string): Json[] {
+  const role = resources[roleLogicalId]!;
+  const own = ((role.Properties.Policies ?? []) as Json[]).flatMap((p) => p.PolicyDocument.Statement as Json[]);
+  const attached = ofType("AWS::IAM::Policy")
+    .filter(([, p]) => (p.Properties.Roles as Json[]).some((r) => r.Ref === roleLogicalId))
+    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Json[]);
+  expect(role.Properties.ManagedPolicyArns ?? []).toEqual([]);
+  return [...own, ...attached];
+}
+const asList = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
+
+/** The channel ARN pattern as the template writes it (partition/region/account are pseudo-parameters). */
+const channelArn = (prefix: string) => ({
+  "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":kinesisvideo:", { Ref: "AWS::Region" }, ":", { Ref: "AWS::AccountId" }, `:channel/${prefix}*`]],
+});
+
+function roleAssumedByIdentityPool(amr: "authenticated" | "unauthenticated"): string {
+  const [id] = ofType("AWS::IAM::Role").find(([, r]) =>
+    JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes(`"cognito-identity.amazonaws.com:amr":"${amr}"`),
+  )!;
+  return id;
+}
+
+describe("WebSocket API", () => {
+  it("$connect has authorization NONE and no authorizer (the fix note's regression)", () => {
+    template.hasResourceProperties("AWS::ApiGatewayV2::Route", { RouteKey: "$connect", AuthorizationType: "NONE", AuthorizerId: Match.absent() });
+    template.resourceCountIs("AWS::ApiGatewayV2::Authorizer", 0);
+  });
+
+  it("routes on $request.body.action", () => {
+    template.hasResourceProperties("AWS::ApiGatewayV2::Api", { ProtocolType: "WEBSOCKET", RouteSelectionExpression: "$request.body.action" });
+  });
+
+  it("has $connect, $disconnect, $default and one route per client action, each targeting the Lambda integration", () => {
+    const [integrationId, integration] = only("AWS::ApiGatewayV2::Integration");
+    expect(integration.Properties.IntegrationType).toBe("AWS_PROXY");
+    const [fnId] = only("AWS::Lambda::Function");
+    expect(JSON.stringify(integration.Properties.IntegrationUri)).toContain(fnId);
+
+    const routes = ofType("AWS::ApiGatewayV2::Route").map(([, r]) => r.Properties as Json);
+    const keys = routes.map((r) => r.RouteKey as string).sort();
+    expect(keys).toEqual(["$connect", "$disconnect", "$default", ...CLIENT_ACTIONS].sort());
+    for (const route of routes) {
+      expect(route.Target, route.RouteKey).toEqual({ "Fn::Join": ["", ["integrations/", { Ref: integrationId }]] });
+    }
+    // API Gateway may invoke the function for each route.
+    expect(ofType("AWS::Lambda::Permission").length).toBeGreaterThanOrEqual(routes.length);
+  });
+
+  it("throttles the stage and writes access logs with a retention", () => {
+    template.hasResourceProperties("AWS::ApiGatewayV2::Stage", {
+      StageName: "live",
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 500, ThrottlingBurstLimit: 1000 },
+      AccessLogSettings: { DestinationArn: { "Fn::GetAtt": [Match.stringLikeRegexp("AccessLogs"), "Arn"] } },
+    });
+  });
+});
+
+describe("control Lambda", () => {
+  it("is Node 20+ on arm64 with a bounded timeout", () => {
+    const [, fn] = only("AWS::Lambda::Function");
+    expect(fn.Properties.Architectures).toEqual(["arm64"]);
+    expect(Number(/^nodejs(\d+)\.x$/.exec(fn.Properties.Runtime)?.[1])).toBeGreaterThanOrEqual(20);
+    expect(fn.Properties.Timeout).toBeLessThan(29); // under API Gateway's integration timeout
+  });
+
+  it("was bundled during synth into a self-contained asset without the embedded runtime", () => {
+    const [, fn] = only("AWS::Lambda::Function");
+    const key = fn.Properties.Code.S3Key as string;
+    const hash = key.replace(/\.zip$/, "");
+    const assetDir = join(outdir, `asset.${hash}`);
+    expect(existsSync(join(assetDir, "index.js")), `${assetDir}/index.js`).toBe(true);
+    const bundle = readFileSync(join(assetDir, "index.js"), "utf8");
+    expect(statSync(join(assetDir, "index.js")).size).toBeGreaterThan(50_000);
+    // The management API and KVS clients are inside (pinned versions), not taken from the runtime.
+    expect(bundle.includes("PostToConnection")).toBe(true);
+    expect(bundle.includes("CreateSignalingChannel")).toBe(true);
+    // Only Node built-ins stay outside (plus the SDK's optional CRT signer, required inside a try).
+    const required = [...new Set([...bundle.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]!))];
+    const external = required.filter((m) => !m.startsWith("node:") && m !== "@aws-sdk/signature-v4-crt");
+    expect(external).toEqual([]);
+    expect(required).not.toContain("dynalite");
+    expect(readdirSync(outdir).some((f) => f.startsWith("bundling-temp-"))).toBe(false);
+  });
+
+  it("logs to its own log group with the configured retention", () => {
+    const [, fn] = only("AWS::Lambda::Function");
+    const groupId = (fn.Properties.LoggingConfig.LogGroup as Json).Ref as string;
+    expect(resources[groupId]!.Properties.RetentionInDays).toBe(14);
+    // The API's access logs too: no log group of this stack keeps data forever.
+    expect(ofType("AWS::Logs::LogGroup").length).toBe(2);
+    for (const [, group] of ofType("AWS::Logs::LogGroup")) expect(group.Properties.RetentionInDays).toBe(14);
+  });
+
+  it("gets a cloud environment that lib/server/config.ts accepts", async () => {
+    const [, fn] = only("AWS::Lambda::Function");
+    const env = fn.Properties.Environment.Variables as Json;
+    expect(env).toMatchObject({ EARSHOT_MODE: "cloud", EARSHOT_TABLE_PREFIX: "esx-", KVS_CHANNEL_PREFIX: "esxch-", EARSHOT_PUBLIC_URL: "https://earshot.example.org" });
+    expect(env.EARSHOT_TOKEN_PUBLIC_KEY).toEqual({ Ref: "TokenPublicKey" });
+    expect(env.EARSHOT_TOKEN_PRIVATE_KEY).toBeUndefined(); // the Lambda only verifies
+    expect(JSON.stringify(env.EARSHOT_WS_URL)).toContain("/live");
+    // Resolve the deploy-time references to values of the right shape; the rest is literal.
+    const { publicKey } = await generateKeyPairPem();
+    const resolved: Record<string, string> = {
+      AWS_REGION: "eu-west-1", // set by the Lambda runtime
+      ...Object.fromEntries(Object.entries(env).filter(([, v]) => typeof v === "string")),
+      EARSHOT_TOKEN_PUBLIC_KEY: publicKey,
+      EARSHOT_WS_URL: "wss://abc123.execute-api.eu-west-1.amazonaws.com/live",
+      COGNITO_IDENTITY_POOL_ID: "eu-west-1:0b5e3f4c-1111-4222-8333-944445555666",
+    };
+    expect(Object.keys(env).sort()).toEqual(Object.keys(resolved).filter((k) => k !== "AWS_REGION").sort());
+    const config = loadConfig(resolved);
+    expect(config.mode).toBe("cloud");
+    expect(config.tablePrefix).toBe("esx-");
+    expect(config.kvs.channelPrefix).toBe("esxch-");
+  });
+
+  it("may manage only this deployment's signaling channels, post to its own stage, and use the tables", () => {
+    const [, fn] = only("AWS::Lambda::Function");
+    const roleId = (fn.Properties.Role as Json)["Fn::GetAtt"][0] as string;
+    const statements = statementsOf(roleId);
+    const kvs = statements.filter((s) => asList(s.Action).some((a: string) => a.startsWith("kinesisvideo:")));
+    expect(kvs).toHaveLength(1);
+    expect(asList(kvs[0]!.Action).sort()).toEqual(
+      ["kinesisvideo:CreateSignalingChannel", "kinesisvideo:DeleteSignalingChannel", "kinesisvideo:DescribeSignalingChannel"].sort(),
+    );
+    expect(kvs[0]!.Resource).toEqual(channelArn("esxch-"));
+    const manage = statements.find((s) => asList(s.Action).includes("execute-api:ManageConnections"));
+    expect(JSON.stringify(manage?.Resource)).toContain("/live/*/@connections/*");
+    const dynamo = statements.filter((s) => asList(s.Action).some((a: string) => a.startsWith("dynamodb:")));
+    expect(dynamo.length).toBeGreaterThan(0);
+    for (const s of statements) expect(s.Resource, JSON.stringify(s)).not.toBe("*");
+  });
+});
+
+describe("DynamoDB tables from lib/core/schema.ts", () => {
+  const cloudKeys = (Object.keys(TABLES) as TableKey[]).filter((k) => !(TABLES[k] as TableDef).embeddedOnly);
+
+  it("deploys every table but the embedded-only ones", () => {
+    expect(cloudKeys.length).toBeGreaterThan(0);
+    template.resourceCountIs("AWS::DynamoDB::Table", cloudKeys.length);
+    for (const k of Object.keys(TABLES) as TableKey[]) {
+      const expected = (TABLES[k] as TableDef).embeddedOnly ? 0 : 1;
+      expect(Object.keys(template.findResources("AWS::DynamoDB::Table", { Properties: { TableName: tableName("esx-", k) } })), k).toHaveLength(expected);
+    }
+  });
+
+  it.each(cloudKeys)("%s: keys, on-demand, point-in-time recovery, TTL and indexes as the schema says", (k) => {
+    const def: TableDef = TABLES[k];
+    template.hasResourceProperties("AWS::DynamoDB::Table", {
+      TableName: tableName("esx-", k),
+      BillingMode: "PAY_PER_REQUEST",
+      KeySchema: [{ AttributeName: def.partitionKey.name, KeyType: "HASH" }, ...(def.sortKey ? [{ AttributeName: def.sortKey.name, KeyType: "RANGE" }] : [])],
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      TimeToLiveSpecification: def.ttlAttribute ? { AttributeName: def.ttlAttribute, Enabled: true } : Match.absent(),
+      GlobalSecondaryIndexes: def.indexes.length
+        ? def.indexes.map((ix) => Match.objectLike({ IndexName: ix.name, KeySchema: [{ AttributeName: ix.partitionKey.name, KeyType: "HASH" }], Projection: { ProjectionType: "ALL" } }))
+        : Match.absent(),
+    });
+  });
+
+  it("has the bySession index on connections", () => {
+    template.hasResourceProperties("AWS::DynamoDB::Table", {
+      TableName: "esx-connections",
+      GlobalSecondaryIndexes: Match.arrayWith([Match.objectLike({ IndexName: "bySession" })]),
+    });
+  });
+});
+
+describe("Cognito", () => {
+  it("user pool: closed sign-up, strong passwords", () => {
+    template.hasResourceProperties("AWS::Cognito::UserPool", {
+      AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
+      Policies: { PasswordPolicy: Match.objectLike({ MinimumLength: 12, RequireSymbols: true }) },
+    });
+  });
+
+  it("app client: secret, code flow, next-auth callback on the public URL", () => {
+    template.hasResourceProperties("AWS::Cognito::UserPoolClient", {
+      GenerateSecret: true,
+      AllowedOAuthFlows: ["code"],
+      AllowedOAuthFlowsUserPoolClient: true,
+      CallbackURLs: ["https://earshot.example.org/api/auth/callback/cognito", "http://localhost:3000/api/auth/callback/cognito"],
+    });
+  });
+
+  it("identity pool allows guests and is bound to the user pool client", () => {
+    template.hasResourceProperties("AWS::Cognito::IdentityPool", {
+      AllowUnauthenticatedIdentities: true,
+      CognitoIdentityProviders: [Match.objectLike({ ClientId: { Ref: Match.stringLikeRegexp("NextAuth") } })],
+    });
+  });
+
+  it("guest (listener) role: only the four viewer actions, only on the channel prefix, never ConnectAsMaster", () => {
+    const id = roleAssumedByIdentityPool("unauthenticated");
+    const trust = resources[id]!.Properties.AssumeRolePolicyDocument.Statement[0] as Json;
+    expect(trust.Condition.StringEquals["cognito-identity.amazonaws.com:aud"]).toEqual({ Ref: only("AWS::Cognito::IdentityPool")[0] });
+    const statements = statementsOf(id);
+    const actions = statements.flatMap((s) => asList(s.Action as string | string[]));
+    expect(actions.sort()).toEqual([...VIEWER_ACTIONS].sort());
+    expect(actions).not.toContain("kinesisvideo:ConnectAsMaster");
+    for (const s of statements) {
+      expect(s.Effect).toBe("Allow");
+      expect(asList(s.Resource)).toEqual([channelArn("esxch-")]);
+    }
+  });
+
+  it("signed-in speaker role adds ConnectAsMaster on the same prefix only", () => {
+    const statements = statementsOf(roleAssumedByIdentityPool("authenticated"));
+    expect(statements.flatMap((s) => asList(s.Action as string | string[])).sort()).toEqual([...MASTER_ACTIONS].sort());
+    for (const s of statements) expect(asList(s.Resource)).toEqual([channelArn("esxch-")]);
+  });
+});
+
+describe("token key and outputs", () => {
+  it("takes the public key as a parameter whose pattern refuses a private key", async () => {
+    template.hasParameter("TokenPublicKey", { Type: "String", AllowedPattern: PUBLIC_KEY_PATTERN });
+    const { publicKey, privateKey } = await generateKeyPairPem();
+    const pattern = new RegExp(PUBLIC_KEY_PATTERN);
+    expect(pattern.test(publicKey)).toBe(true);
+    expect(pattern.test(publicKey.trim().replace(/\n/g, "\\n"))).toBe(true); // one-line form with literal \n
+    expect(pattern.test(privateKey)).toBe(false);
+    expect(pattern.test(`${publicKey}\n${privateKey}`)).toBe(false);
+  });
+
+  it("outputs every non-secret variable the Next app needs in cloud mode", () => {
+    const outputs = template.toJSON().Outputs as Json;
+    const joined = (outputs.NextAppEnv.Value["Fn::Join"][1] as unknown[]).filter((p): p is string => typeof p === "string").join("");
+    const names = [...joined.matchAll(/"([A-Z][A-Z0-9_]+)":/g)].map((m) => m[1]);
+    for (const name of ["EARSHOT_MODE", "AWS_REGION", "EARSHOT_PUBLIC_URL", "EARSHOT_WS_URL", "EARSHOT_TABLE_PREFIX", "KVS_CHANNEL_PREFIX", "COGNITO_CLIENT_ID", "COGNITO_ISSUER", "COGNITO_IDENTITY_POOL_ID", "NEXTAUTH_URL"]) {
+      expect(names, name).toContain(name);
+    }
+    for (const secret of ["EARSHOT_TOKEN_PRIVATE_KEY", "COGNITO_CLIENT_SECRET", "NEXTAUTH_SECRET"]) expect(names).not.toContain(secret);
+    for (const id of ["WsUrl", "Region", "TablePrefix", "ChannelPrefix", "UserPoolId", "UserPoolClientId", "IdentityPoolId", "CognitoIssuer", "ViewerRoleArn"]) {
+      expect(outputs[id], id).toBeDefined();
+    }
+  });
+});
+
+describe("cdk-nag AwsSolutions", () => {
+  it("reports no unacknowledged finding", () => {
+    const report = new AwsSolutionsChecks(app).validateScope(app);
+    expect(report.violations.map((v) => v.ruleName)).toEqual([]);
+  });
+});
+
+describe("settings", () => {
+  it("refuses bad context with the key named", () => {
+    expect(() => parseSettings({ tablePrefix: "no spaces!" })).toThrow(SettingsError);
+    expect(() => parseSettings({ publicUrl: "ftp://x" })).toThrow(/publicUrl/);
+    expect(() => parseSettings({ cognitoDomainPrefix: "my-aws-login" })).toThrow(/cognitoDomainPrefix/);
+  });
+
+  it("defaults to a localhost URL, flagged so the app can warn", () => {
+    const s = parseSettings({});
+    expect(s.publicUrlDefaulted).toBe(true);
+    expect(s.callbackOrigins).toEqual(["http://localhost:3000"]);
+    expect(parseSettings(CONTEXT).publicUrl).toBe("https://earshot.example.org");
+  });
+});

@@ -1,0 +1,166 @@
+import { loadConfig, type Config } from "../config";
+import { createControlPlane, pushStatus, type ControlPlaneDeps } from "../control/handlers";
+import type { ControlEvent, ControlResult, Logger, StatusNotifier } from "../control/ports";
+import { createLogger, setLogLevel } from "../logger";
+import { buildServices, type Services } from "../services";
+import { ApiGatewayConnections, managementEndpoint } from "./apigw-connections";
+import { KvsChannels } from "./kvs-channels";
+
+/**
+ * The Lambda behind API Gateway's WebSocket API. It turns API Gateway events
+ * into ControlEvents for the same control plane the embedded gateway runs,
+ * and gives it cloud ports: the management API for messages, KVS for
+ * signaling channels, an immediate status push for count changes.
+ *
+ * Lambda freezes the process once the handler returns, so nothing is left
+ * running: status pushes and the cleanup of connections found gone are
+ * awaited before the response.
+ */
+
+/** The parts of API Gateway's WebSocket event (APIGatewayProxyWebsocketEventV2) that are used. */
+export interface WebSocketEvent {
+  requestContext: {
+    routeKey: string;
+    connectionId: string;
+    domainName: string;
+    stage: string;
+    apiId?: string;
+    eventType?: "CONNECT" | "MESSAGE" | "DISCONNECT";
+    identity?: { sourceIp?: string };
+  };
+  body?: string | null;
+  isBase64Encoded?: boolean;
+  queryStringParameters?: Record<string, string | undefined> | null;
+}
+
+export interface WebSocketResult {
+  statusCode: number;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+export type WebSocketHandler = (event: WebSocketEvent) => Promise<WebSocketResult>;
+
+export interface LambdaAdapterOptions {
+  /** Defaults to process.env. */
+  env?: Record<string, string | undefined>;
+  logger?: Logger;
+}
+
+interface Runtime {
+  config: Config;
+  services: Services;
+  channels: KvsChannels;
+  logger: Logger;
+  /** One management client per endpoint (a Lambda serves one API, so one in practice). */
+  connectionsFor(endpoint: string, onGone: (id: string) => void): ApiGatewayConnections;
+}
+
+async function startRuntime(options: LambdaAdapterOptions): Promise<Runtime> {
+  const config = loadConfig(options.env ?? process.env);
+  setLogLevel(config.logLevel);
+  const logger = options.logger ?? createLogger("lambda");
+  const services = await buildServices(config);
+  const channels = KvsChannels.forRegion(config.aws.region, { prefix: config.kvs.channelPrefix, logger });
+  const clients = new Map<string, ApiGatewayConnections>();
+  return {
+    config,
+    services,
+    channels,
+    logger,
+    connectionsFor(endpoint, onGone) {
+      let base = clients.get(endpoint);
+      if (!base) clients.set(endpoint, (base = ApiGatewayConnections.forEndpoint(endpoint, config.aws.region)));
+      return new ApiGatewayConnections(base.client, { onGone });
+    },
+  };
+}
+
+/** Rounds of "push pending statuses, clean up gone connections" after one event (each round can cause the next). */
+const MAX_SETTLE_ROUNDS = 8;
+
+/** sourceIp of the synthetic $disconnect that cleans up a connection found gone. */
+const SYNTHETIC_SOURCE = "internal";
+
+export function createWebSocketHandler(options: LambdaAdapterOptions = {}): WebSocketHandler {
+  let runtime: Promise<Runtime> | undefined;
+  const getRuntime = () => {
+    runtime ??= startRuntime(options).catch((error: unknown) => {
+      runtime = undefined;
+      throw error;
+    });
+    return runtime;
+  };
+
+  return async (event) => {
+    let rt: Runtime;
+    try {
+      rt = await getRuntime();
+    } catch (error) {
+      (options.logger ?? createLogger("lambda")).error("cannot start", { error });
+      return { statusCode: 500 };
+    }
+    const ctx = event.requestContext;
+    const controlEvent: ControlEvent = {
+      routeKey: ctx.routeKey,
+      connectionId: ctx.connectionId,
+      body: event.body == null ? event.body : event.isBase64Encoded ? Buffer.from(event.body, "base64").toString("utf8") : event.body,
+      query: event.queryStringParameters ?? undefined,
+      sourceIp: ctx.identity?.sourceIp ?? "unknown",
+    };
+
+    // Per invocation: the sessions whose counts changed, the connections found gone.
+    const changed = new Set<string>();
+    const gone = new Set<string>();
+    const notifier: StatusNotifier = { countsChanged: (sessionId) => void changed.add(sessionId) };
+    const connections = rt.connectionsFor(managementEndpoint(ctx, rt.config.aws.region), (id) => gone.add(id));
+    const deps: ControlPlaneDeps = {
+      store: rt.services.store,
+      verifier: rt.services.verifier,
+      signer: rt.services.signer,
+      connections,
+      notifier,
+      channels: rt.channels,
+      config: rt.config,
+      logger: rt.logger,
+    };
+    const plane = createControlPlane(deps);
+
+    let result: ControlResult;
+    try {
+      result = await plane.handle(controlEvent);
+    } catch (error) {
+      rt.logger.error("handler threw", { routeKey: ctx.routeKey, error });
+      result = { statusCode: 500 };
+    }
+
+    for (let round = 0; round < MAX_SETTLE_ROUNDS && (changed.size > 0 || gone.size > 0); round++) {
+      const sessions = [...changed];
+      changed.clear();
+      // During its own $connect a connection is not open yet, so a post to it proves nothing.
+      const departed = [...gone].filter((id) => !(ctx.routeKey === "$connect" && id === ctx.connectionId));
+      gone.clear();
+      const outcomes = await Promise.allSettled([
+        ...sessions.map((sessionId) => pushStatus(deps, sessionId)),
+        // The same path as API Gateway's own $disconnect: the row goes exactly once, counts follow.
+        ...departed.map((connectionId) => plane.handle({ routeKey: "$disconnect", connectionId, sourceIp: SYNTHETIC_SOURCE })),
+      ]);
+      for (const o of outcomes) if (o.status === "rejected") rt.logger.warn("after-event work failed", { error: o.reason });
+    }
+
+    return toResult(ctx.routeKey, result);
+  };
+}
+
+function toResult(routeKey: string, result: ControlResult): WebSocketResult {
+  // Only $connect's status reaches the client (a non-2xx refuses the handshake); message routes
+  // have no route response, their replies went out through the management API.
+  if (routeKey !== "$connect") return { statusCode: result.statusCode >= 500 ? 500 : 200 };
+  const headers: Record<string, string> = {};
+  if (result.retryAfter !== undefined) headers["Retry-After"] = String(result.retryAfter);
+  return {
+    statusCode: result.statusCode,
+    ...(Object.keys(headers).length ? { headers } : {}),
+    ...(result.error ? { body: JSON.stringify({ error: result.error }) } : {}),
+  };
+}
