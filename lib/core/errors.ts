@@ -51,8 +51,19 @@ export class EarshotError extends Error {
   }
 }
 
+/**
+ * True for an EarshotError, also one made by another copy of this module
+ * (Next bundles its own copy beside the embedded runtime's).
+ */
+export function isEarshotError(error: unknown): error is EarshotError {
+  if (error instanceof EarshotError) return true;
+  if (!(error instanceof Error) || error.name !== "EarshotError") return false;
+  const code: unknown = (error as Error & { code?: unknown }).code;
+  return typeof code === "string" && Object.prototype.hasOwnProperty.call(ERROR_CODES, code);
+}
+
 /** Turns anything thrown into an EarshotError, hiding internals behind INTERNAL_ERROR. */
 export function toEarshotError(error: unknown): EarshotError {
-  if (error instanceof EarshotError) return error;
+  if (isEarshotError(error)) return error;
   return new EarshotError("INTERNAL_ERROR", undefined, { cause: error });
 }

@@ -34,6 +34,9 @@ export const clientMessages = {
   muteBroadcast: base("muteBroadcast", {}),
   unmuteBroadcast: base("unmuteBroadcast", {}),
   endSession: base("endSession", {}),
+  startBroadcast: base("startBroadcast", {}),
+  stopBroadcast: base("stopBroadcast", {}),
+  getMediaChannel: base("getMediaChannel", {}),
   heartbeat: base("heartbeat", {}),
   getSessionStatus: base("getSessionStatus", {}),
 } as const;
@@ -51,6 +54,8 @@ export const SPEAKER_ACTIONS: ReadonlySet<ClientAction> = new Set([
   "muteBroadcast",
   "unmuteBroadcast",
   "endSession",
+  "startBroadcast",
+  "stopBroadcast",
 ]);
 
 export function isClientAction(value: unknown): value is ClientAction {
@@ -64,20 +69,20 @@ export type ParseResult =
 /** Validates a raw frame. Never throws. */
 export function parseClientMessage(raw: string | undefined | null): ParseResult {
   if (raw == null || raw === "") return { ok: false, code: "INVALID_MESSAGE", message: "Empty message." };
-  if (Buffer.byteLength(raw, "utf8") > MAX_FRAME_BYTES) {
-    return { ok: false, code: "MESSAGE_TOO_LARGE", message: `Messages are limited to ${MAX_FRAME_BYTES} bytes.` };
-  }
+  const tooLarge = Buffer.byteLength(raw, "utf8") > MAX_FRAME_BYTES;
   let data: unknown;
   try {
     data = JSON.parse(raw);
   } catch {
+    if (tooLarge) return { ok: false, code: "MESSAGE_TOO_LARGE", message: `Messages are limited to ${MAX_FRAME_BYTES} bytes.` };
     return { ok: false, code: "INVALID_MESSAGE", message: "The message is not valid JSON." };
   }
-  if (typeof data !== "object" || data === null || Array.isArray(data)) {
-    return { ok: false, code: "INVALID_MESSAGE", message: "The message must be a JSON object." };
+  const obj = typeof data === "object" && data !== null && !Array.isArray(data) ? (data as Record<string, unknown>) : undefined;
+  const rid = typeof obj?.requestId === "string" && obj.requestId.length <= 64 ? obj.requestId : undefined;
+  if (tooLarge) {
+    return { ok: false, code: "MESSAGE_TOO_LARGE", message: `Messages are limited to ${MAX_FRAME_BYTES} bytes.`, requestId: rid };
   }
-  const obj = data as Record<string, unknown>;
-  const rid = typeof obj.requestId === "string" && obj.requestId.length <= 64 ? obj.requestId : undefined;
+  if (!obj) return { ok: false, code: "INVALID_MESSAGE", message: "The message must be a JSON object." };
   if (!("action" in obj) || obj.action === undefined) {
     return { ok: false, code: "MISSING_PARAMETER", message: "The message has no action.", requestId: rid };
   }
@@ -146,8 +151,11 @@ export type ServerMessage =
     })
   | (Reply & { type: "languageChanged"; sessionId: string; targetLanguage: LanguageCode; previousLanguage: LanguageCode })
   | (Reply & { type: "sessionLeft"; sessionId: string })
-  | { type: "broadcastPaused" | "broadcastResumed" | "broadcastMuted" | "broadcastUnmuted"; sessionId: string; broadcastState: BroadcastState }
-  | { type: "broadcastState"; sessionId: string; broadcastState: BroadcastState }
+  | (Reply & {
+      type: BroadcastEvent;
+      sessionId: string;
+      broadcastState: BroadcastState;
+    })
   | { type: "sessionEnded"; sessionId: string; reason: "ended" | "expired" }
   | (Reply & { type: "heartbeatAck"; timestamp: number })
   | (Reply & {
@@ -158,6 +166,47 @@ export type ServerMessage =
       broadcastState: BroadcastState;
       timestamp: number;
     })
-  | (Reply & { type: "error"; code: ErrorCode; message: string; action?: string });
+  | (Reply & { type: "error"; code: ErrorCode; message: string; action?: string })
+  | (Reply & MediaChannelMessage);
 
 export type ServerMessageType = ServerMessage["type"];
+
+/** Told to every connection of a session when the speaker changes the broadcast. */
+export type BroadcastEvent =
+  | "broadcastPaused"
+  | "broadcastResumed"
+  | "broadcastMuted"
+  | "broadcastUnmuted"
+  | "broadcastStarted"
+  | "broadcastStopped";
+
+/** How a client reaches its signaling channel(s). */
+export type SignalingAccess =
+  /** The embedded relay: the grant goes in the URL as X-Earshot-Grant. */
+  | { kind: "embedded"; endpoint: string }
+  /** Kinesis Video Streams: credentials from the Cognito Identity Pool. */
+  | { kind: "kvs"; region: string; identityPoolId: string };
+
+export interface MediaChannelGrant {
+  shard: number;
+  channelName: string;
+  /** Known up front in embedded mode; in the cloud the client resolves it with DescribeSignalingChannel. */
+  channelArn?: string;
+  /** Embedded relay grant (absent in the cloud). */
+  grant?: string;
+  grantExpiresAt?: number;
+}
+
+/**
+ * The answer to getMediaChannel, and pushed to the speaker when a shard is
+ * added. Listeners get the one channel they are assigned to, as VIEWER under
+ * `clientId`; the speaker gets every channel of the session, as MASTER.
+ */
+export interface MediaChannelMessage {
+  type: "mediaChannel";
+  sessionId: string;
+  role: "MASTER" | "VIEWER";
+  clientId?: string;
+  channels: MediaChannelGrant[];
+  signaling: SignalingAccess;
+}

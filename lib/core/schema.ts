@@ -101,6 +101,11 @@ export function languageCountAttribute(language: LanguageCode): `count_${Languag
   return `count_${language}`;
 }
 
+/** Viewers assigned to signaling channel shard `k` are counted in `viewers_<k>`, also by ADD. */
+export function shardViewersAttribute(shard: number): `viewers_${number}` {
+  return `viewers_${shard}`;
+}
+
 const languageCode = z.enum(LANGUAGE_CODES as [LanguageCode, ...LanguageCode[]]);
 const count = z.number().int();
 
@@ -140,8 +145,10 @@ export const connectionItem = z
     targetLanguage: languageCode.optional(),
     /** Set while the connection is counted as a listener of `sessionId` in that language. */
     joinedLanguage: languageCode.optional(),
-    /** Signaling channel shard assigned to this listener. */
+    /** Signaling channel shard assigned to this listener, counted in the session's viewers_<k>. */
     channelIndex: z.number().int().min(0).optional(),
+    /** The listener's KVS viewer client id on that channel. */
+    viewerClientId: z.string().optional(),
     sourceIp: z.string().optional(),
     connectedAt: z.number().int(), // epoch ms
     lastSeenAt: z.number().int(), // epoch ms

@@ -31,8 +31,8 @@ const schema = z
     EARSHOT_PUBLIC_URL: url.optional(),
     /** WebSocket control channel URL the browser connects to (cloud: the API Gateway stage URL). */
     EARSHOT_WS_URL: z.string().regex(/^wss?:\/\/\S+$/, "must be a ws:// or wss:// URL").optional(),
-    /** Embedded store: a directory for the on-disk store, or "memory". */
-    EARSHOT_DATA: z.string().min(1).default(".earshot/data"),
+    /** Embedded runtime: a directory for the on-disk store and its keys, or "memory". */
+    EARSHOT_DATA: z.string().min(1).default(".earshot"),
     EARSHOT_DEMO_PASSWORD: z.string().min(8, "must be at least 8 characters").default("earshot-demo"),
 
     AWS_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region such as eu-west-1").optional(),

@@ -1,7 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import type { AddressInfo } from "node:net";
-import type { Server } from "node:http";
 import { CreateTableCommand, DescribeTableCommand, ResourceInUseException } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { TABLES, createTableInput, type TableKey } from "../../core/schema";
@@ -12,17 +11,28 @@ import { TABLES, createTableInput, type TableKey } from "../../core/schema";
  * code it uses against DynamoDB.
  */
 
+/** Files of the embedded runtime under EARSHOT_DATA (default `.earshot/`). */
+export function embeddedPaths(dataDir: string) {
+  const root = resolve(dataDir);
+  return {
+    root,
+    /** The LevelDB store. */
+    db: resolve(root, "db"),
+    /** Generated keys and secrets (mode 0600). */
+    secrets: resolve(root, "secrets.json"),
+    /** `{pid, port, endpoint}` while a runtime runs, so tools can reach its store. */
+    runtime: resolve(root, "runtime.json"),
+  };
+}
+
 export interface LocalDynamo {
   endpoint: string;
   close(): Promise<void>;
 }
 
-// dynalite ships no types.
-type DynaliteFactory = (options: { path?: string; createTableMs?: number; deleteTableMs?: number; updateTableMs?: number }) => Server;
-
 export async function startLocalDynamo(data: { kind: "memory" } | { kind: "disk"; path: string }): Promise<LocalDynamo> {
-  const { default: dynalite } = (await import("dynalite")) as unknown as { default: DynaliteFactory };
-  const path = data.kind === "disk" ? resolve(data.path) : undefined;
+  const { default: dynalite } = await import("dynalite");
+  const path = data.kind === "disk" ? embeddedPaths(data.path).db : undefined;
   if (path) mkdirSync(path, { recursive: true });
   const server = dynalite({ path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((done, fail) => {

@@ -7,12 +7,13 @@ import {
   type DynamoDBDocumentClient,
 } from "@aws-sdk/lib-dynamodb";
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import { EarshotError } from "../../core/errors";
+import { EarshotError, isEarshotError } from "../../core/errors";
 import type { LanguageCode } from "../../core/languages";
 import {
   CONNECTION_TTL_SECONDS,
   connectionItem,
   languageCountAttribute,
+  shardViewersAttribute,
   sessionItem,
   speakerItem,
   tableName,
@@ -156,7 +157,7 @@ export class Store {
       });
       return { session, changed: true };
     } catch (error) {
-      if (error instanceof EarshotError && error.code === "SESSION_INACTIVE") {
+      if (isEarshotError(error) && error.code === "SESSION_INACTIVE") {
         const session = await this.getSession(sessionId, true);
         if (session && session.speakerId === speakerId) return { session, changed: false };
       }
@@ -217,18 +218,28 @@ export class Store {
     }
   }
 
-  /** Atomically adds to the listener counts; returns the session after the change. */
-  async adjustCounts(sessionId: string, deltas: CountDeltas): Promise<SessionItem | undefined> {
-    const entries = Object.entries(deltas).filter(([, d]) => d !== 0) as [LanguageCode, number][];
-    if (entries.length === 0) return this.getSession(sessionId, true);
-    const total = entries.reduce((sum, [, d]) => sum + d, 0);
+  /**
+   * Atomically adds to the listener counts (total and per language) and to
+   * the viewers of signaling shards; returns the session after the change.
+   */
+  async adjustCounts(sessionId: string, languages: CountDeltas, shards: Record<number, number> = {}): Promise<SessionItem | undefined> {
+    const langEntries = Object.entries(languages).filter(([, d]) => d !== 0) as [LanguageCode, number][];
+    const shardEntries = Object.entries(shards).filter(([, d]) => d !== 0);
+    if (langEntries.length === 0 && shardEntries.length === 0) return this.getSession(sessionId, true);
+    const total = langEntries.reduce((sum, [, d]) => sum + d, 0);
     const names: Record<string, string> = {};
-    const values: Record<string, number> = { ":total": total };
-    const adds = ["listenerCount :total"];
-    entries.forEach(([lang, d], i) => {
+    const values: Record<string, number> = {};
+    const adds: string[] = [];
+    if (total !== 0) (adds.push("listenerCount :total"), (values[":total"] = total));
+    langEntries.forEach(([lang, d], i) => {
       names[`#l${i}`] = languageCountAttribute(lang);
       values[`:d${i}`] = d;
       adds.push(`#l${i} :d${i}`);
+    });
+    shardEntries.forEach(([shard, d], i) => {
+      names[`#s${i}`] = shardViewersAttribute(Number(shard));
+      values[`:s${i}`] = d;
+      adds.push(`#s${i} :s${i}`);
     });
     try {
       const out = await this.doc.send(
@@ -237,7 +248,7 @@ export class Store {
           Key: { sessionId },
           UpdateExpression: `ADD ${adds.join(", ")}`,
           ConditionExpression: "attribute_exists(sessionId)",
-          ExpressionAttributeNames: names,
+          ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
           ExpressionAttributeValues: values,
           ReturnValues: "ALL_NEW",
         }),
@@ -245,6 +256,46 @@ export class Store {
       return sessionItem.parse(out.Attributes);
     } catch (error) {
       if (isConditionFailure(error)) return undefined; // session deleted: nothing to count
+      throw error;
+    }
+  }
+
+  /** Takes one viewer slot on shard `shard` if it exists and has room. Returns the session after, or undefined. */
+  async claimShardSlot(sessionId: string, shard: number, cap: number): Promise<SessionItem | undefined> {
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tables.sessions,
+          Key: { sessionId },
+          UpdateExpression: "ADD #v :one",
+          ConditionExpression: "attribute_exists(sessionId) AND channelCount > :shard AND (attribute_not_exists(#v) OR #v < :cap)",
+          ExpressionAttributeNames: { "#v": shardViewersAttribute(shard) },
+          ExpressionAttributeValues: { ":one": 1, ":shard": shard, ":cap": cap },
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      return sessionItem.parse(out.Attributes);
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Opens shard number `shard` (= the current channelCount). False when someone else moved channelCount first. */
+  async openShard(sessionId: string, shard: number): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tables.sessions,
+          Key: { sessionId },
+          UpdateExpression: "SET channelCount = :next, updatedAt = :now",
+          ConditionExpression: "attribute_exists(sessionId) AND channelCount = :shard",
+          ExpressionAttributeValues: { ":next": shard + 1, ":shard": shard, ":now": this.now() },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
       throw error;
     }
   }
@@ -322,9 +373,19 @@ export class Store {
 
   /** Un-counts a listener; returns the row before, or undefined if it was not joined. */
   async markLeft(connectionId: string): Promise<ConnectionItem | undefined> {
-    return this.updateConnection(connectionId, "REMOVE joinedLanguage SET lastSeenAt = :now", "attribute_exists(joinedLanguage)", {
+    return this.updateConnection(connectionId, "REMOVE joinedLanguage, channelIndex SET lastSeenAt = :now", "attribute_exists(joinedLanguage)", {
       ":now": this.now(),
     });
+  }
+
+  /** Records a listener's signaling shard; undefined when it already had one (the caller gives its slot back). */
+  async setViewerChannel(connectionId: string, shard: number, viewerClientId: string): Promise<ConnectionItem | undefined> {
+    return this.updateConnection(
+      connectionId,
+      "SET channelIndex = :k, viewerClientId = :v",
+      "attribute_exists(connectionId) AND attribute_not_exists(channelIndex)",
+      { ":k": shard, ":v": viewerClientId },
+    );
   }
 
   async touchConnection(connectionId: string): Promise<void> {

@@ -1,0 +1,507 @@
+import { randomUUID } from "node:crypto";
+import { EarshotError, toEarshotError } from "../../core/errors";
+import { isLanguageCode, type LanguageCode } from "../../core/languages";
+import {
+  SPEAKER_ACTIONS,
+  parseClientMessage,
+  type BroadcastEvent,
+  type BroadcastState,
+  type ClientMessage,
+  type ClientMessageOf,
+  type MediaChannelGrant,
+  type MediaChannelMessage,
+  type ServerMessage,
+} from "../../core/protocol";
+import { languageDistribution, shardViewersAttribute, type ConnectionItem, type SessionItem } from "../../core/schema";
+import { isValidSessionId } from "../../core/session-id";
+import { channelName, embeddedChannelArn } from "../../core/signaling";
+import type { Config } from "../config";
+import type { Store } from "../store/store";
+import type { SpeakerClaims, TokenSigner, TokenVerifier } from "../tokens";
+import type { ConnectionPort, ControlEvent, ControlResult, Logger, MediaChannels, StatusNotifier } from "./ports";
+
+/**
+ * The WebSocket control plane: API Gateway's route keys in, statuses and
+ * messages out through ports. The embedded gateway and the Lambda both wrap
+ * exactly this module.
+ */
+
+export interface ControlPlaneDeps {
+  store: Store;
+  connections: ConnectionPort;
+  notifier: StatusNotifier;
+  channels: MediaChannels;
+  verifier: TokenVerifier;
+  /** Mints embedded signaling grants; absent in the cloud (KVS uses IAM). */
+  signer?: TokenSigner;
+  config: Config;
+  logger: Logger;
+}
+
+export interface ControlPlane {
+  handle(event: ControlEvent): Promise<ControlResult>;
+}
+
+const OK: ControlResult = { statusCode: 200 };
+
+function reject(error: EarshotError): ControlResult {
+  return { statusCode: error.status, error: error.toBody(), retryAfter: error.retryAfter };
+}
+
+export function broadcastState(session: SessionItem): BroadcastState {
+  return { status: session.status, muted: session.muted, live: session.live };
+}
+
+/** Pushes the current counts to the session's speaker (read consistently, so a late push is never stale). */
+export async function pushStatus(deps: Pick<ControlPlaneDeps, "store" | "connections">, sessionId: string): Promise<void> {
+  const session = await deps.store.getSession(sessionId, true);
+  if (!session?.speakerConnectionId) return;
+  const delivered = await deps.connections.post(session.speakerConnectionId, statusMessage(session));
+  if (!delivered) await deps.store.setSpeakerConnection(sessionId, undefined, session.speakerConnectionId);
+}
+
+function statusMessage(session: SessionItem, requestId?: string): ServerMessage {
+  return {
+    type: "sessionStatus",
+    requestId,
+    sessionId: session.sessionId,
+    listenerCount: session.listenerCount,
+    languageDistribution: languageDistribution(session),
+    broadcastState: broadcastState(session),
+    timestamp: Date.now(),
+  };
+}
+
+export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
+  const { store, connections, notifier, config, logger } = deps;
+
+  // ---------------------------------------------------------------------------
+  // $connect
+
+  async function connect(event: ControlEvent): Promise<ControlResult> {
+    const q = event.query ?? {};
+    await store.enforce(`connect#${event.sourceIp}`, config.limits.connectsPerMinute, 60, "connection attempts");
+
+    // A token that is present is checked, and a bad one is refused: never downgraded to listener.
+    let speaker: SpeakerClaims | undefined;
+    if (q.token !== undefined) speaker = await deps.verifier.verifySpeaker(q.token);
+
+    const sessionId = q.sessionId;
+    if (sessionId === undefined || sessionId === "") {
+      if (!speaker) throw new EarshotError("INVALID_SESSION_ID", "A sessionId is required.");
+      await store.putConnection({ connectionId: event.connectionId, role: "speaker", speakerId: speaker.speakerId, sourceIp: event.sourceIp });
+      return OK;
+    }
+    if (!isValidSessionId(sessionId)) throw new EarshotError("INVALID_SESSION_ID");
+
+    const session = await store.getSession(sessionId);
+    if (!session) {
+      await store.enforce(`lookup-failed#${event.sourceIp}`, config.limits.failedLookupsPerMinute, 60, "failed session lookups");
+      throw new EarshotError("SESSION_NOT_FOUND");
+    }
+    if (session.status === "ended") throw new EarshotError("SESSION_INACTIVE");
+
+    if (speaker && speaker.speakerId === session.speakerId) {
+      await store.putConnection({ connectionId: event.connectionId, role: "speaker", speakerId: speaker.speakerId, sessionId, sourceIp: event.sourceIp });
+      await store.setSpeakerConnection(sessionId, event.connectionId);
+      return OK;
+    }
+
+    let targetLanguage: LanguageCode = session.sourceLanguage;
+    if (q.targetLanguage !== undefined && q.targetLanguage !== "") {
+      if (!isLanguageCode(q.targetLanguage)) throw new EarshotError("UNSUPPORTED_LANGUAGE", `Language "${q.targetLanguage.slice(0, 16)}" is not supported.`);
+      targetLanguage = q.targetLanguage;
+    }
+    await store.putConnection({ connectionId: event.connectionId, role: "listener", sessionId, targetLanguage, sourceIp: event.sourceIp });
+    return OK;
+  }
+
+  // ---------------------------------------------------------------------------
+  // $disconnect and every other way a connection goes away
+
+  /** Un-counts what a departed connection held. `old` is the row as it was, so this runs once per departure. */
+  async function release(old: ConnectionItem): Promise<void> {
+    if (!old.sessionId) return;
+    if (old.role === "listener") {
+      const languages = old.joinedLanguage ? { [old.joinedLanguage]: -1 } : {};
+      const shards = old.channelIndex !== undefined ? { [old.channelIndex]: -1 } : {};
+      if (old.joinedLanguage || old.channelIndex !== undefined) {
+        await store.adjustCounts(old.sessionId, languages, shards);
+        if (old.joinedLanguage) notifier.countsChanged(old.sessionId);
+      }
+    } else {
+      const session = await store.setSpeakerConnection(old.sessionId, undefined, old.connectionId);
+      // The speaker's control channel is gone: listeners learn the broadcast is not live.
+      if (session && session.status !== "ended") await tell(session, "broadcastStopped");
+    }
+  }
+
+  async function disconnect(connectionId: string): Promise<void> {
+    const old = await store.deleteConnection(connectionId);
+    if (old) await release(old);
+  }
+
+  // ---------------------------------------------------------------------------
+  // Fan-out
+
+  async function postOrForget(connectionId: string, message: ServerMessage): Promise<void> {
+    const delivered = await connections.post(connectionId, message);
+    if (!delivered) await disconnect(connectionId);
+  }
+
+  async function forEachConnection(sessionId: string, fn: (c: ConnectionItem) => Promise<void>): Promise<void> {
+    const all = await store.listSessionConnections(sessionId);
+    const queue = [...all];
+    const workers = Array.from({ length: Math.min(32, queue.length) }, async () => {
+      for (let c = queue.shift(); c; c = queue.shift()) {
+        try {
+          await fn(c);
+        } catch (error) {
+          logger.warn("fan-out to a connection failed", { connectionId: c.connectionId, error });
+        }
+      }
+    });
+    await Promise.all(workers);
+  }
+
+  async function tell(session: SessionItem, type: BroadcastEvent, requestId?: string, requester?: string): Promise<void> {
+    const base = { type, sessionId: session.sessionId, broadcastState: broadcastState(session) } as const;
+    await forEachConnection(session.sessionId, (c) =>
+      postOrForget(c.connectionId, c.connectionId === requester ? { ...base, requestId } : base),
+    );
+  }
+
+  // ---------------------------------------------------------------------------
+  // Actions
+
+  type Reply = (message: ServerMessage) => Promise<void>;
+  type Handler<A extends ClientMessage["action"]> = (msg: ClientMessageOf<A>, conn: ConnectionItem, reply: Reply, event: ControlEvent) => Promise<void>;
+
+  function requireSession(conn: ConnectionItem): string {
+    if (!conn.sessionId) throw new EarshotError("SESSION_NOT_FOUND", "This connection has no session yet.");
+    return conn.sessionId;
+  }
+
+  function requireLanguage(value: string): LanguageCode {
+    if (!isLanguageCode(value)) throw new EarshotError("UNSUPPORTED_LANGUAGE", `Language "${value.slice(0, 16)}" is not supported.`);
+    return value;
+  }
+
+  async function liveSession(sessionId: string): Promise<SessionItem> {
+    const session = await store.getSession(sessionId, true);
+    if (!session) throw new EarshotError("SESSION_NOT_FOUND");
+    if (session.status === "ended") throw new EarshotError("SESSION_INACTIVE");
+    return session;
+  }
+
+  const createSession: Handler<"createSession"> = async (msg, conn, reply, event) => {
+    let speakerId = conn.role === "speaker" ? conn.speakerId : undefined;
+    if (msg.token !== undefined) {
+      const claims = await deps.verifier.verifySpeaker(msg.token);
+      if (speakerId && claims.speakerId !== speakerId) throw new EarshotError("UNAUTHORIZED", "The token belongs to another speaker.");
+      speakerId = claims.speakerId;
+    }
+    if (!speakerId || conn.role !== "speaker") {
+      throw new EarshotError("UNAUTHORIZED_ACTION", "Only a signed-in speaker may create a session; connect with a speaker token.");
+    }
+    if (conn.sessionId) {
+      const current = await store.getSession(conn.sessionId, true);
+      if (current && current.status !== "ended") {
+        throw new EarshotError("CONFLICT", `This connection already runs session ${current.sessionId}; end it first.`);
+      }
+    }
+    const sourceLanguage = requireLanguage(msg.sourceLanguage);
+    await store.enforce(`create#${speakerId}`, config.limits.sessionsPerHour, 3600, "sessions created");
+
+    const session = await store.createSession({ speakerId, title: msg.title ?? "", sourceLanguage, ttlSeconds: config.sessionTtlSeconds });
+    try {
+      await deps.channels.ensure(session.sessionId, 1);
+      await store.attachSpeaker(event.connectionId, session.sessionId);
+      await store.setSpeakerConnection(session.sessionId, event.connectionId);
+    } catch (error) {
+      // Nothing half-made: a session whose channel could not be made is ended at once.
+      await store.endSession(session.sessionId, speakerId).catch(() => undefined);
+      throw error;
+    }
+    logger.info("session created", { sessionId: session.sessionId, speakerId });
+    await reply({
+      type: "sessionCreated",
+      requestId: msg.requestId,
+      sessionId: session.sessionId,
+      joinUrl: `${config.publicUrl}/join/${session.sessionId}`,
+      title: session.title,
+      sourceLanguage: session.sourceLanguage,
+      createdAt: session.createdAt,
+      expiresAt: session.expiresAt,
+      broadcastState: broadcastState(session),
+    });
+  };
+
+  const joinSession: Handler<"joinSession"> = async (msg, conn, reply, event) => {
+    if (!isValidSessionId(msg.sessionId)) throw new EarshotError("INVALID_PARAMETER", "sessionId is malformed.");
+    const language = requireLanguage(msg.targetLanguage);
+    if (conn.sessionId !== msg.sessionId) {
+      throw new EarshotError("INVALID_PARAMETER", "This connection belongs to another session; connect with ?sessionId= of the session to join.");
+    }
+    let session = await liveSession(msg.sessionId);
+    if (conn.role === "listener") {
+      const before = await store.markJoined(event.connectionId, msg.sessionId, language);
+      if (!before) throw new EarshotError("SESSION_NOT_FOUND", "This connection is no longer registered; reconnect.");
+      if (before.joinedLanguage !== language) {
+        const deltas = before.joinedLanguage ? { [before.joinedLanguage]: -1, [language]: 1 } : { [language]: 1 };
+        session = (await store.adjustCounts(msg.sessionId, deltas)) ?? session;
+        notifier.countsChanged(msg.sessionId);
+      }
+    }
+    await reply({
+      type: "sessionJoined",
+      requestId: msg.requestId,
+      sessionId: session.sessionId,
+      role: conn.role,
+      title: session.title,
+      targetLanguage: language,
+      sourceLanguage: session.sourceLanguage,
+      listenerCount: session.listenerCount,
+      broadcastState: broadcastState(session),
+    });
+  };
+
+  const changeLanguage: Handler<"changeLanguage"> = async (msg, conn, reply, event) => {
+    const language = requireLanguage(msg.targetLanguage);
+    const sessionId = requireSession(conn);
+    if (conn.role !== "listener") throw new EarshotError("UNAUTHORIZED_ACTION", "Only listeners choose a target language.");
+    const before = await store.markLanguage(event.connectionId, language);
+    if (!before?.joinedLanguage) throw new EarshotError("INVALID_ACTION", "Join the session before changing language.");
+    if (before.joinedLanguage !== language) {
+      await store.adjustCounts(sessionId, { [before.joinedLanguage]: -1, [language]: 1 });
+      notifier.countsChanged(sessionId);
+    }
+    await reply({ type: "languageChanged", requestId: msg.requestId, sessionId, targetLanguage: language, previousLanguage: before.joinedLanguage });
+  };
+
+  const leaveSession: Handler<"leaveSession"> = async (msg, conn, reply, event) => {
+    const sessionId = requireSession(conn);
+    if (conn.role === "listener") {
+      const before = await store.markLeft(event.connectionId);
+      if (before) await release(before);
+    }
+    await reply({ type: "sessionLeft", requestId: msg.requestId, sessionId });
+  };
+
+  function speakerOf(conn: ConnectionItem): { sessionId: string; speakerId: string } {
+    if (conn.role !== "speaker" || !conn.speakerId || !conn.sessionId) {
+      throw new EarshotError("UNAUTHORIZED_ACTION", "Only the session's speaker may do that.");
+    }
+    return { sessionId: conn.sessionId, speakerId: conn.speakerId };
+  }
+
+  type BroadcastAction = "pauseBroadcast" | "resumeBroadcast" | "muteBroadcast" | "unmuteBroadcast" | "startBroadcast" | "stopBroadcast";
+  const broadcastChange = <A extends BroadcastAction>(
+    patch: { status?: "active" | "paused"; muted?: boolean; live?: boolean },
+    type: BroadcastEvent,
+  ): Handler<A> =>
+    async (msg, conn, _reply, event) => {
+      const { sessionId, speakerId } = speakerOf(conn);
+      const session = await store.updateBroadcast(sessionId, speakerId, patch);
+      await tell(session, type, msg.requestId, event.connectionId);
+    };
+
+  const endSession: Handler<"endSession"> = async (msg, conn, reply) => {
+    const { sessionId, speakerId } = speakerOf(conn);
+    const { session, changed } = await store.endSession(sessionId, speakerId);
+    const ended: ServerMessage = { type: "sessionEnded", sessionId, reason: "ended" };
+    await forEachConnection(sessionId, async (c) => {
+      if (c.role === "speaker") return;
+      await connections.post(c.connectionId, ended);
+      await connections.close(c.connectionId, 1000, "session ended");
+    });
+    await reply({ ...ended, requestId: msg.requestId } as ServerMessage);
+    if (changed) {
+      await deps.channels.remove(sessionId, session.channelCount).catch((error: unknown) => logger.warn("could not remove signaling channels", { sessionId, error }));
+      logger.info("session ended", { sessionId });
+    }
+  };
+
+  const heartbeat: Handler<"heartbeat"> = async (msg, _conn, reply, event) => {
+    await store.touchConnection(event.connectionId);
+    await reply({ type: "heartbeatAck", requestId: msg.requestId, timestamp: Date.now() });
+  };
+
+  const getSessionStatus: Handler<"getSessionStatus"> = async (msg, conn, reply) => {
+    const session = await store.getSession(requireSession(conn), true);
+    if (!session) throw new EarshotError("SESSION_NOT_FOUND");
+    await reply(statusMessage(session, msg.requestId));
+  };
+
+  // ----- media channels
+
+  function signalingAccess(): MediaChannelMessage["signaling"] {
+    if (config.mode === "cloud") {
+      return { kind: "kvs", region: config.aws.region, identityPoolId: config.cognito.identityPoolId ?? "" };
+    }
+    const base = config.publicUrl.replace(/^http/, "ws");
+    return { kind: "embedded", endpoint: `${base}/kvs` };
+  }
+
+  async function grantFor(sessionId: string, shard: number, role: "MASTER" | "VIEWER", clientId: string): Promise<MediaChannelGrant> {
+    const name = channelName(config.kvs.channelPrefix, sessionId, shard);
+    if (config.mode === "cloud" || !deps.signer) return { shard, channelName: name };
+    const { token, expiresAt } = await deps.signer.signalingGrant({ channel: name, role, clientId, sessionId });
+    return { shard, channelName: name, channelArn: embeddedChannelArn(name), grant: token, grantExpiresAt: expiresAt };
+  }
+
+  async function masterChannels(session: SessionItem, requestId?: string): Promise<ServerMessage> {
+    const channels = await Promise.all(
+      Array.from({ length: session.channelCount }, (_, shard) => grantFor(session.sessionId, shard, "MASTER", "MASTER")),
+    );
+    return { type: "mediaChannel", requestId, sessionId: session.sessionId, role: "MASTER", channels, signaling: signalingAccess() };
+  }
+
+  /** Finds a shard with room for one more viewer, opening a new one when all are full. */
+  async function claimShard(sessionId: string): Promise<{ shard: number; opened: boolean }> {
+    const cap = config.kvs.viewersPerChannel;
+    for (let attempt = 0; attempt < config.kvs.maxChannelsPerSession * 2 + 2; attempt++) {
+      const session = await liveSession(sessionId);
+      for (let shard = 0; shard < session.channelCount; shard++) {
+        const used = session[shardViewersAttribute(shard)];
+        if (typeof used === "number" && used >= cap) continue;
+        if (await store.claimShardSlot(sessionId, shard, cap)) return { shard, opened: false };
+      }
+      if (session.channelCount >= config.kvs.maxChannelsPerSession) break;
+      const shard = session.channelCount;
+      await deps.channels.ensure(sessionId, shard + 1);
+      await store.openShard(sessionId, shard); // lost races are fine: loop and claim
+      if (await store.claimShardSlot(sessionId, shard, cap)) return { shard, opened: true };
+    }
+    throw new EarshotError("CHANNEL_FULL", "This session has reached its listener limit.");
+  }
+
+  const getMediaChannel: Handler<"getMediaChannel"> = async (msg, conn, reply, event) => {
+    const sessionId = requireSession(conn);
+    if (conn.role === "speaker") {
+      const session = await liveSession(sessionId);
+      if (conn.speakerId !== session.speakerId) throw new EarshotError("UNAUTHORIZED_ACTION");
+      await reply(await masterChannels(session, msg.requestId));
+      return;
+    }
+    const session = await liveSession(sessionId);
+    if (!conn.joinedLanguage) throw new EarshotError("INVALID_ACTION", "Join the session before asking for media.");
+    let shard = conn.channelIndex;
+    let clientId = conn.viewerClientId;
+    if (shard === undefined || clientId === undefined) {
+      const claimed = await claimShard(sessionId);
+      const newId = `v-${randomUUID()}`;
+      const before = await store.setViewerChannel(event.connectionId, claimed.shard, newId);
+      if (!before) {
+        // Another request of this connection won the race: give our slot back and use its shard.
+        await store.adjustCounts(sessionId, {}, { [claimed.shard]: -1 });
+        const now = await store.getConnection(event.connectionId);
+        if (now?.channelIndex === undefined || !now.viewerClientId) throw new EarshotError("CONFLICT");
+        shard = now.channelIndex;
+        clientId = now.viewerClientId;
+      } else {
+        shard = claimed.shard;
+        clientId = newId;
+      }
+      if (claimed.opened && session.speakerConnectionId) {
+        // The speaker must become master of the new shard before this viewer offers.
+        const latest = await store.getSession(sessionId, true);
+        if (latest?.speakerConnectionId) await postOrForget(latest.speakerConnectionId, await masterChannels(latest));
+      }
+    }
+    await reply({
+      type: "mediaChannel",
+      requestId: msg.requestId,
+      sessionId,
+      role: "VIEWER",
+      clientId,
+      channels: [await grantFor(sessionId, shard, "VIEWER", clientId)],
+      signaling: signalingAccess(),
+    });
+  };
+
+  const handlers: { [A in ClientMessage["action"]]: Handler<A> } = {
+    createSession,
+    joinSession,
+    changeLanguage,
+    leaveSession,
+    pauseBroadcast: broadcastChange({ status: "paused" }, "broadcastPaused"),
+    resumeBroadcast: broadcastChange({ status: "active" }, "broadcastResumed"),
+    muteBroadcast: broadcastChange({ muted: true }, "broadcastMuted"),
+    unmuteBroadcast: broadcastChange({ muted: false }, "broadcastUnmuted"),
+    startBroadcast: broadcastChange({ live: true }, "broadcastStarted"),
+    stopBroadcast: broadcastChange({ live: false }, "broadcastStopped"),
+    endSession,
+    heartbeat,
+    getSessionStatus,
+    getMediaChannel,
+  };
+
+  // ---------------------------------------------------------------------------
+  // Messages
+
+  async function message(event: ControlEvent): Promise<ControlResult> {
+    const reply: Reply = async (m) => {
+      await connections.post(event.connectionId, m);
+    };
+    const parsed = parseClientMessage(event.body);
+    if (!parsed.ok) {
+      await reply({ type: "error", code: parsed.code, message: parsed.message, action: parsed.action, requestId: parsed.requestId });
+      return OK;
+    }
+    const msg = parsed.message;
+    try {
+      const conn = await store.getConnection(event.connectionId);
+      if (!conn) throw new EarshotError("SESSION_NOT_FOUND", "This connection is no longer registered; reconnect.");
+      if (SPEAKER_ACTIONS.has(msg.action) && conn.role !== "speaker") {
+        throw new EarshotError("UNAUTHORIZED_ACTION", "Only the session's speaker may do that.");
+      }
+      await (handlers[msg.action] as Handler<typeof msg.action>)(msg, conn, reply, event);
+    } catch (error) {
+      const e = toEarshotError(error);
+      if (e.code === "INTERNAL_ERROR") logger.error("action failed", { action: msg.action, connectionId: event.connectionId, error: e.cause ?? e });
+      await reply({ type: "error", code: e.code, message: e.message, action: msg.action, requestId: msg.requestId });
+    }
+    return OK;
+  }
+
+  return {
+    async handle(event) {
+      try {
+        if (event.routeKey === "$connect") return await connect(event);
+        if (event.routeKey === "$disconnect") {
+          await disconnect(event.connectionId);
+          return OK;
+        }
+        return await message(event);
+      } catch (error) {
+        const e = toEarshotError(error);
+        if (e.code === "INTERNAL_ERROR") logger.error("route failed", { routeKey: event.routeKey, error: e.cause ?? e });
+        return reject(e);
+      }
+    },
+  };
+}
+
+/** Coalesces bursts of count changes into one push per session every `delayMs` (embedded runtime). */
+export function createCoalescingNotifier(push: (sessionId: string) => Promise<void>, delayMs = 100, logger?: Logger): StatusNotifier & { flush(): Promise<void> } {
+  const pending = new Map<string, NodeJS.Timeout>();
+  const inFlight = new Set<Promise<void>>();
+  const run = (sessionId: string) => {
+    pending.delete(sessionId);
+    const p = push(sessionId)
+      .catch((error: unknown) => logger?.warn("status push failed", { sessionId, error }))
+      .finally(() => inFlight.delete(p));
+    inFlight.add(p);
+  };
+  return {
+    countsChanged(sessionId) {
+      if (pending.has(sessionId)) return;
+      pending.set(sessionId, setTimeout(run, delayMs, sessionId));
+    },
+    async flush() {
+      for (const [sessionId, timer] of pending) (clearTimeout(timer), run(sessionId));
+      await Promise.all(inFlight);
+    },
+  };
+}

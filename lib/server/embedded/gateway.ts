@@ -1,0 +1,219 @@
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import { WebSocketServer, WebSocket, type RawData } from "ws";
+import { EarshotError } from "../../core/errors";
+import type { ServerMessage } from "../../core/protocol";
+import type { ConnectionPort, ControlResult, Logger } from "../control/ports";
+
+/**
+ * The embedded WebSocket gateway: what API Gateway does in the cloud. It turns
+ * upgrades, frames and closes into `$connect`, message and `$disconnect`
+ * events for the control plane, and implements its ConnectionPort.
+ *
+ * Like API Gateway: a rejected `$connect` fails the upgrade with its HTTP
+ * status; a message over 128 KB closes the socket with 1009; messages are
+ * handled one at a time per connection, in order.
+ */
+
+/** API Gateway closes a connection whose message exceeds 128 KB (frames are limited to 32 KB). */
+export const MAX_MESSAGE_BYTES = 128 * 1024;
+
+export interface GatewayHandler {
+  handle(event: {
+    routeKey: string;
+    connectionId: string;
+    body?: string | null;
+    query?: Record<string, string | undefined>;
+    sourceIp: string;
+  }): Promise<ControlResult>;
+}
+
+export interface GatewayOptions {
+  logger: Logger;
+  trustProxy: boolean;
+  /** Messages per connection per 10 s (API Gateway's stage throttling plays this part in the cloud). */
+  messagesPer10s: number;
+  /** Ping interval to find dead sockets, ms. */
+  pingIntervalMs?: number;
+}
+
+interface Client {
+  ws: WebSocket;
+  queue: Promise<void>;
+  tokens: number;
+  refilledAt: number;
+  alive: boolean;
+}
+
+const REASONS: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  409: "Conflict",
+  413: "Payload Too Large",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+};
+
+export function clientIp(req: IncomingMessage, trustProxy: boolean): string {
+  if (trustProxy) {
+    const forwarded = req.headers["x-forwarded-for"];
+    const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(",")[0]?.trim();
+    if (first) return first;
+  }
+  return req.socket.remoteAddress ?? "unknown";
+}
+
+export class EmbeddedGateway implements ConnectionPort {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, perMessageDeflate: false });
+  private readonly clients = new Map<string, Client>();
+  private handler?: GatewayHandler;
+  private readonly pinger: NodeJS.Timeout;
+  private closing = false;
+
+  constructor(private readonly options: GatewayOptions) {
+    this.pinger = setInterval(() => this.pingAll(), options.pingIntervalMs ?? 30_000);
+    this.pinger.unref();
+  }
+
+  /** The control plane needs this gateway as its port, and the gateway needs the plane: wire after both exist. */
+  attach(handler: GatewayHandler): void {
+    this.handler = handler;
+  }
+
+  get size(): number {
+    return this.clients.size;
+  }
+
+  async post(connectionId: string, message: ServerMessage): Promise<boolean> {
+    const client = this.clients.get(connectionId);
+    if (!client || client.ws.readyState !== WebSocket.OPEN) return false;
+    client.ws.send(JSON.stringify(message));
+    return true;
+  }
+
+  async close(connectionId: string, code = 1000, reason = ""): Promise<void> {
+    this.clients.get(connectionId)?.ws.close(code, reason);
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on("error", () => socket.destroy());
+    if (this.closing || !this.handler) return refuse(socket, 503, { code: "INTERNAL_ERROR", message: "The server is shutting down." });
+    const handler = this.handler;
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const query = Object.fromEntries(url.searchParams);
+    const connectionId = randomUUID();
+    const sourceIp = clientIp(req, this.options.trustProxy);
+
+    handler
+      .handle({ routeKey: "$connect", connectionId, query, sourceIp })
+      .then((result) => {
+        if (result.statusCode !== 200) {
+          return refuse(socket, result.statusCode, result.error ?? { code: "INTERNAL_ERROR", message: "Refused." }, result.retryAfter);
+        }
+        if (socket.destroyed) {
+          // The client gave up while $connect ran: undo it, as API Gateway sends $disconnect.
+          void this.dispatch(handler, { routeKey: "$disconnect", connectionId, sourceIp });
+          return;
+        }
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.adopt(handler, ws, connectionId, sourceIp));
+      })
+      .catch((error: unknown) => {
+        this.options.logger.error("$connect failed", { error });
+        refuse(socket, 500, { code: "INTERNAL_ERROR", message: "Something went wrong on our side." });
+      });
+  }
+
+  private adopt(handler: GatewayHandler, ws: WebSocket, connectionId: string, sourceIp: string): void {
+    const client: Client = { ws, queue: Promise.resolve(), tokens: this.options.messagesPer10s, refilledAt: Date.now(), alive: true };
+    this.clients.set(connectionId, client);
+    ws.on("pong", () => (client.alive = true));
+    ws.on("message", (data: RawData, isBinary: boolean) => {
+      if (!this.take(client)) {
+        const error = EarshotError.rateLimited(10, "messages");
+        void this.post(connectionId, { type: "error", code: error.code, message: error.message });
+        return;
+      }
+      const body = isBinary ? "" : rawToString(data);
+      client.queue = client.queue.then(() => this.dispatch(handler, { routeKey: "$default", connectionId, body, sourceIp }));
+    });
+    ws.on("error", (error) => this.options.logger.debug("socket error", { connectionId, error }));
+    ws.on("close", () => {
+      // $disconnect runs after the messages already received, once.
+      client.queue = client.queue.then(async () => {
+        this.clients.delete(connectionId);
+        await this.dispatch(handler, { routeKey: "$disconnect", connectionId, sourceIp });
+      });
+    });
+  }
+
+  private async dispatch(handler: GatewayHandler, event: Parameters<GatewayHandler["handle"]>[0]): Promise<void> {
+    try {
+      await handler.handle(event);
+    } catch (error) {
+      this.options.logger.error("handler threw", { routeKey: event.routeKey, error });
+    }
+  }
+
+  /** Token bucket per connection. */
+  private take(client: Client): boolean {
+    const now = Date.now();
+    const rate = this.options.messagesPer10s / 10_000;
+    client.tokens = Math.min(this.options.messagesPer10s, client.tokens + (now - client.refilledAt) * rate);
+    client.refilledAt = now;
+    if (client.tokens < 1) return false;
+    client.tokens -= 1;
+    return true;
+  }
+
+  private pingAll(): void {
+    for (const client of this.clients.values()) {
+      if (!client.alive) {
+        client.ws.terminate();
+        continue;
+      }
+      client.alive = false;
+      client.ws.ping();
+    }
+  }
+
+  /** Closes every socket with `code` (1012: service restart, so clients come back at once) and waits for $disconnects. */
+  async shutdown(code = 1012, reason = "server restart"): Promise<void> {
+    this.closing = true;
+    clearInterval(this.pinger);
+    const queues = [...this.clients.values()].map((c) => (c.ws.close(code, reason), c));
+    await Promise.all(
+      queues.map((c) =>
+        new Promise<void>((done) => {
+          if (c.ws.readyState === WebSocket.CLOSED) return done();
+          const timer = setTimeout(() => (c.ws.terminate(), done()), 2000);
+          c.ws.once("close", () => (clearTimeout(timer), done()));
+        }).then(() => c.queue),
+      ),
+    );
+    this.wss.close();
+  }
+}
+
+function rawToString(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString("utf8");
+  if (data instanceof ArrayBuffer) return Buffer.from(data).toString("utf8");
+  return data.toString("utf8");
+}
+
+export function refuse(socket: Duplex, status: number, error: { code: string; message: string }, retryAfter?: number): void {
+  if (socket.destroyed) return;
+  const body = JSON.stringify({ error });
+  socket.end(
+    `HTTP/1.1 ${status} ${REASONS[status] ?? "Error"}\r\n` +
+      "Connection: close\r\n" +
+      "Content-Type: application/json\r\n" +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      (retryAfter ? `Retry-After: ${retryAfter}\r\n` : "") +
+      "\r\n" +
+      body,
+  );
+}

@@ -1,0 +1,53 @@
+import { ConfigError } from "../config";
+import { startEmbedded } from "./runtime";
+
+/**
+ * `npm start` (production build) and `npm run dev` (hot reload): the whole
+ * of Earshot in this one process.
+ */
+async function main(): Promise<void> {
+  const dev = process.argv.includes("--dev");
+  const started = Date.now();
+  const runtime = await startEmbedded({ web: dev ? "dev" : "prod" });
+  const { config } = runtime;
+  const store = config.data.kind === "memory" ? "in memory (EARSHOT_DATA=memory)" : `on disk in ${config.data.path}/`;
+  const password = process.env.EARSHOT_DEMO_PASSWORD ? "the password in EARSHOT_DEMO_PASSWORD" : `"${config.demoPassword}"`;
+  console.log(
+    [
+      "",
+      `  Earshot is running at ${runtime.url}  (${dev ? "dev, hot reload" : "production build"}, ready in ${Date.now() - started} ms)`,
+      "",
+      `  Speak:   ${runtime.url}/speaker   sign in as speaker@earshot.local with ${password}`,
+      `  Listen:  ${runtime.url}/join`,
+      `  Store:   ${store}`,
+      "",
+      "  Add a speaker:  npm run speaker:add -- you@example.com",
+      "",
+    ].join("\n"),
+  );
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n  ${signal}: closing connections (1012) and flushing the store...`);
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    runtime.close().then(
+      () => process.exit(0),
+      (error: unknown) => (console.error(error), process.exit(1)),
+    );
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    console.error(`\n  Earshot cannot start.\n${error.message}\n  See the configuration table in README.md.\n`);
+  } else {
+    console.error("\n  Earshot cannot start:", error instanceof Error ? error.message : error, "\n");
+    if (process.env.EARSHOT_LOG_LEVEL === "debug") console.error(error);
+  }
+  process.exit(1);
+});

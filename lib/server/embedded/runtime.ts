@@ -1,0 +1,184 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { dirname } from "node:path";
+import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import { loadConfig, resetConfig, type Config } from "../config";
+import { buildServices, type Services } from "../services";
+import { createControlPlane, createCoalescingNotifier, pushStatus, type ControlPlane } from "../control/handlers";
+import type { MediaChannels } from "../control/ports";
+import { createLogger, setLogLevel } from "../logger";
+import { generateKeyPairPem } from "../tokens";
+import { ensureDemoSpeaker } from "../auth/speakers";
+import { EmbeddedGateway } from "./gateway";
+import { embeddedPaths, ensureTables, startLocalDynamo, type LocalDynamo } from "./local-dynamo";
+import { createSignalingRelay } from "./signaling-relay";
+
+/**
+ * The embedded runtime: one Node process serving Next.js, the WebSocket
+ * control gateway at /ws and the signaling relay at /kvs on one port, with
+ * the DynamoDB-protocol store on loopback. It fills in the configuration the
+ * cloud gets from its operator (store endpoint, keys, auth secret), then
+ * everything else reads config exactly as in the cloud.
+ */
+
+export interface EmbeddedOptions {
+  /** Environment to run with (default process.env). The runtime adds what it generates. */
+  env?: NodeJS.ProcessEnv;
+  /** "prod": a built Next app; "dev": Next dev server with hot reload; "none": control plane and relay only (tests, benchmarks). */
+  web?: "prod" | "dev" | "none";
+  /** Create the demo speaker (default true). */
+  demoSpeaker?: boolean;
+}
+
+export interface EmbeddedRuntime {
+  config: Config;
+  services: Services;
+  plane: ControlPlane;
+  gateway: EmbeddedGateway;
+  url: string;
+  port: number;
+  /** Graceful stop: refuse new work, close sockets with 1012, flush, close the store. */
+  close(): Promise<void>;
+}
+
+interface Secrets {
+  privateKey: string;
+  publicKey: string;
+  nextAuthSecret: string;
+}
+
+async function loadOrCreateSecrets(config: Config): Promise<Secrets> {
+  const path = config.data.kind === "disk" ? embeddedPaths(config.data.path).secrets : undefined;
+  if (path && existsSync(path)) return JSON.parse(readFileSync(path, "utf8")) as Secrets;
+  const keys = await generateKeyPairPem();
+  const secrets: Secrets = { ...keys, nextAuthSecret: randomBytes(32).toString("base64url") };
+  if (path) {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  }
+  return secrets;
+}
+
+const noChannels: MediaChannels = { ensure: async () => undefined, remove: async () => undefined };
+
+export async function startEmbedded(options: EmbeddedOptions = {}): Promise<EmbeddedRuntime> {
+  const env = options.env ?? process.env;
+  const web = options.web ?? "prod";
+  const log = createLogger("earshot");
+  const first = loadConfig(env);
+  if (first.mode !== "embedded") throw new Error("EARSHOT_MODE=cloud: the embedded runtime does not run in cloud mode (deploy with infra/).");
+  setLogLevel(first.logLevel);
+
+  const dynamo: LocalDynamo = await startLocalDynamo(first.data);
+  const secrets = await loadOrCreateSecrets(first);
+  const server = createServer();
+  await new Promise<void>((done, fail) => {
+    server.once("error", fail);
+    server.listen(first.port, first.host, () => (server.off("error", fail), done()));
+  });
+  const port = (server.address() as AddressInfo).port;
+  const publicUrl = first.publicUrl === `http://localhost:${first.port}` ? `http://localhost:${port}` : first.publicUrl;
+
+  // What the operator sets in the cloud, the embedded runtime sets for itself.
+  env.PORT = String(port);
+  env.EARSHOT_PUBLIC_URL = publicUrl;
+  env.EARSHOT_DYNAMODB_ENDPOINT = dynamo.endpoint;
+  env.EARSHOT_TOKEN_PRIVATE_KEY ??= secrets.privateKey;
+  env.EARSHOT_TOKEN_PUBLIC_KEY ??= secrets.publicKey;
+  env.NEXTAUTH_SECRET ??= secrets.nextAuthSecret;
+  env.NEXTAUTH_URL ??= publicUrl;
+  if (env !== process.env) Object.assign(process.env, env);
+  resetConfig();
+  const config = loadConfig(env);
+
+  const services = await buildServices(config);
+  await ensureTables(services.store.doc, config.tablePrefix);
+  if (options.demoSpeaker !== false) {
+    const { created } = await ensureDemoSpeaker(services.store, config.demoPassword);
+    if (created) log.info("created the demo speaker", { email: "speaker@earshot.local" });
+  }
+
+  const gateway = new EmbeddedGateway({
+    logger: createLogger("gateway"),
+    trustProxy: config.trustProxy,
+    messagesPer10s: config.limits.messagesPer10s,
+  });
+  const deps = { store: services.store, connections: gateway };
+  const notifier = createCoalescingNotifier((sessionId) => pushStatus(deps, sessionId), 100, log);
+  const plane = createControlPlane({
+    ...deps,
+    notifier,
+    channels: noChannels,
+    verifier: services.verifier,
+    signer: services.signer,
+    config,
+    logger: createLogger("control"),
+  });
+  gateway.attach(plane);
+  const relay = createSignalingRelay({
+    verifier: services.verifier,
+    viewersPerChannel: config.kvs.viewersPerChannel,
+    logger: createLogger("relay"),
+  });
+
+  let nextHandler: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | undefined;
+  let nextUpgrade: ((req: IncomingMessage, socket: Duplex, head: Buffer) => Promise<void>) | undefined;
+  let nextClose: (() => Promise<void>) | undefined;
+  if (web !== "none") {
+    const { default: next } = await import("next");
+    const app = next({ dev: web === "dev", dir: process.cwd(), hostname: "localhost", port, httpServer: server });
+    await app.prepare();
+    nextHandler = app.getRequestHandler();
+    nextUpgrade = app.getUpgradeHandler();
+    nextClose = () => app.close();
+  }
+
+  server.on("request", (req, res) => {
+    if (nextHandler) {
+      nextHandler(req, res).catch((error: unknown) => {
+        log.error("request failed", { url: req.url, error });
+        if (!res.headersSent) res.writeHead(500).end();
+      });
+      return;
+    }
+    const path = (req.url ?? "/").split("?")[0];
+    if (path === "/api/health") {
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ status: "ok", mode: "embedded", web: "none" }));
+      return;
+    }
+    res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: { code: "NOT_FOUND", message: "This runtime serves /ws and /kvs only." } }));
+  });
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = (req.url ?? "/").split("?")[0];
+    if (path === "/ws") return gateway.handleUpgrade(req, socket, head);
+    if (path === "/kvs") return relay.handleUpgrade(req, socket, head);
+    if (nextUpgrade) return void nextUpgrade(req, socket, head);
+    socket.destroy();
+  });
+
+  const runtimeFile = config.data.kind === "disk" ? embeddedPaths(config.data.path).runtime : undefined;
+  if (runtimeFile) writeFileSync(runtimeFile, JSON.stringify({ pid: process.pid, port, endpoint: dynamo.endpoint }));
+
+  let closed: Promise<void> | undefined;
+  return {
+    config,
+    services,
+    plane,
+    gateway,
+    url: publicUrl,
+    port,
+    close: () =>
+      (closed ??= (async () => {
+        server.close();
+        await gateway.shutdown(1012, "server restart");
+        await relay.close();
+        await notifier.flush();
+        await nextClose?.().catch(() => undefined);
+        server.closeAllConnections();
+        await dynamo.close();
+        if (runtimeFile) rmSync(runtimeFile, { force: true });
+      })()),
+  };
+}

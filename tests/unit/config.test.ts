@@ -1,0 +1,57 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../../lib/server/config";
+
+const PEM = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----";
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe("config", () => {
+  it("needs nothing in embedded mode", () => {
+    const c = loadConfig({});
+    expect(c.mode).toBe("embedded");
+    expect(c.port).toBe(3000);
+    expect(c.publicUrl).toBe("http://localhost:3000");
+    expect(c.data).toEqual({ kind: "disk", path: ".earshot" });
+    expect(c.kvs.viewersPerChannel).toBe(10);
+  });
+
+  it("reads overrides, treats empty strings as unset, and knows memory mode", () => {
+    const c = loadConfig({ PORT: "8080", EARSHOT_DATA: "memory", EARSHOT_LIMIT_CONNECTS_PER_MINUTE: "5000", AWS_REGION: "", EARSHOT_TRUST_PROXY: "true" });
+    expect(c.port).toBe(8080);
+    expect(c.publicUrl).toBe("http://localhost:8080");
+    expect(c.data).toEqual({ kind: "memory" });
+    expect(c.limits.connectsPerMinute).toBe(5000);
+    expect(c.aws.region).toBe("us-east-1");
+    expect(c.trustProxy).toBe(true);
+  });
+
+  it("names every bad variable", () => {
+    const p = problems({ PORT: "eighty", EARSHOT_MODE: "hybrid", EARSHOT_PUBLIC_URL: "not a url", EARSHOT_TRUST_PROXY: "maybe", EARSHOT_LIMIT_CONNECTS_PER_MINUTE: "-1" });
+    const named = p.map((line) => line.split(" ")[0]);
+    expect(named).toEqual(expect.arrayContaining(["PORT", "EARSHOT_MODE", "EARSHOT_PUBLIC_URL", "EARSHOT_TRUST_PROXY", "EARSHOT_LIMIT_CONNECTS_PER_MINUTE"]));
+  });
+
+  it("requires the cloud settings in cloud mode", () => {
+    const p = problems({ EARSHOT_MODE: "cloud" });
+    const named = p.map((line) => line.split(" ")[0]);
+    expect(named).toEqual(expect.arrayContaining(["AWS_REGION", "EARSHOT_PUBLIC_URL", "EARSHOT_WS_URL", "EARSHOT_TOKEN_PUBLIC_KEY", "COGNITO_IDENTITY_POOL_ID"]));
+    expect(p.join("\n")).toMatch(/required when EARSHOT_MODE=cloud/);
+    const ok = loadConfig({
+      EARSHOT_MODE: "cloud",
+      AWS_REGION: "eu-west-1",
+      EARSHOT_PUBLIC_URL: "https://earshot.example",
+      EARSHOT_WS_URL: "wss://abc.execute-api.eu-west-1.amazonaws.com/prod",
+      EARSHOT_TOKEN_PUBLIC_KEY: PEM.replace(/\n/g, "\\n"),
+      COGNITO_IDENTITY_POOL_ID: "eu-west-1:0b9f3c1e-1111-2222-3333-444455556666",
+    });
+    expect(ok.tokens.publicKey).toBe(PEM);
+  });
+});
