@@ -174,36 +174,38 @@ export function createSignalingRelay(options: SignalingRelayOptions): SignalingR
     }
 
     const context = { channel: request.channel, role: request.clientId === undefined ? "MASTER" : "VIEWER", clientId: request.clientId };
-    verifier.verifySignalingGrant(request.grant).then(
-      (claims) => {
-        try {
-          if (closing) throw new Refused("INTERNAL_ERROR", "The signaling relay is shutting down.", 503);
-          if (claims.channel !== request.channel) {
-            throw new Refused("UNAUTHORIZED_ACTION", "The grant is for another signaling channel.", 403);
+    Promise.resolve()
+      .then(() => verifier.verifySignalingGrant(request.grant))
+      .then(
+        (claims) => {
+          try {
+            if (closing) throw new Refused("INTERNAL_ERROR", "The signaling relay is shutting down.", 503);
+            if (claims.channel !== request.channel) {
+              throw new Refused("UNAUTHORIZED_ACTION", "The grant is for another signaling channel.", 403);
+            }
+            const role: SignalingRole = request.clientId === undefined ? "MASTER" : "VIEWER";
+            if (claims.role !== role) {
+              throw new Refused(
+                "UNAUTHORIZED_ACTION",
+                role === "MASTER"
+                  ? "The grant does not allow connecting as MASTER (a VIEWER grant needs X-Amz-ClientId)."
+                  : "The grant does not allow connecting as VIEWER (a MASTER grant connects without X-Amz-ClientId).",
+                403,
+              );
+            }
+            if (role === "VIEWER" && claims.clientId !== request.clientId) {
+              throw new Refused("UNAUTHORIZED_ACTION", "The grant is for another client id.", 403);
+            }
+            admit(req, socket, head, request.channel, role, request.clientId ?? "MASTER", ignoreSocketError);
+          } catch (error) {
+            fail(error, context);
           }
-          const role: SignalingRole = request.clientId === undefined ? "MASTER" : "VIEWER";
-          if (claims.role !== role) {
-            throw new Refused(
-              "UNAUTHORIZED_ACTION",
-              role === "MASTER"
-                ? "The grant does not allow connecting as MASTER (a VIEWER grant needs X-Amz-ClientId)."
-                : "The grant does not allow connecting as VIEWER (a MASTER grant connects without X-Amz-ClientId).",
-              403,
-            );
-          }
-          if (role === "VIEWER" && claims.clientId !== request.clientId) {
-            throw new Refused("UNAUTHORIZED_ACTION", "The grant is for another client id.", 403);
-          }
-          admit(req, socket, head, request.channel, role, request.clientId ?? "MASTER", ignoreSocketError);
-        } catch (error) {
-          fail(error, context);
-        }
-      },
-      (error: unknown) => {
-        const message = error instanceof EarshotError ? error.message : "The signaling grant is invalid.";
-        fail(new Refused("UNAUTHORIZED", message, 401), context);
-      },
-    );
+        },
+        (error: unknown) => {
+          const message = error instanceof EarshotError ? error.message : "The signaling grant is invalid.";
+          fail(new Refused("UNAUTHORIZED", message, 401), context);
+        },
+      );
   }
 
   /** Synchronous from the checks to registration, so the viewer cap cannot be raced. */
