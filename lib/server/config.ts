@@ -67,6 +67,8 @@ const schema = z
     EARSHOT_LIMIT_SESSIONS_PER_HOUR: positiveInt(30),
     /** Trust X-Forwarded-For (only behind a proxy you run). */
     EARSHOT_TRUST_PROXY: bool.default(false),
+    /** How often the sweeper removes dead connections and reconciles counts. */
+    EARSHOT_SWEEP_INTERVAL_SECONDS: positiveInt(30),
     EARSHOT_LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   })
   .superRefine((env, ctx) => {
@@ -110,6 +112,7 @@ export interface Config {
     sessionsPerHour: number;
   };
   trustProxy: boolean;
+  sweepIntervalSeconds: number;
   logLevel: RawEnv["EARSHOT_LOG_LEVEL"];
 }
 
@@ -165,6 +168,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       sessionsPerHour: e.EARSHOT_LIMIT_SESSIONS_PER_HOUR,
     },
     trustProxy: e.EARSHOT_TRUST_PROXY,
+    sweepIntervalSeconds: e.EARSHOT_SWEEP_INTERVAL_SECONDS,
     logLevel: e.EARSHOT_LOG_LEVEL,
   };
 }

@@ -40,7 +40,8 @@ export class KvsChannels implements MediaChannels {
     private readonly options: KvsChannelsOptions,
   ) {
     this.activeTimeoutMs = options.activeTimeoutMs ?? 10_000;
-    this.pollMs = options.pollMs ?? 250;
+    // DescribeSignalingChannel allows 5 TPS per channel; stay well under it.
+    this.pollMs = options.pollMs ?? 500;
   }
 
   static forRegion(region: string, options: KvsChannelsOptions): KvsChannels {

@@ -40,6 +40,36 @@ export interface ControlPlaneDeps {
 
 export interface ControlPlane {
   handle(event: ControlEvent): Promise<ControlResult>;
+  /**
+   * Removes connection rows whose socket is gone and un-counts them; tells
+   * and closes connections of sessions that expired; then recomputes every
+   * open session's counts from the rows that remain. Returns what it did.
+   */
+  sweep(isAlive: (connection: ConnectionItem) => Promise<boolean> | boolean, options?: { graceMs?: number }): Promise<SweepReport>;
+}
+
+export interface SweepReport {
+  scanned: number;
+  removed: number;
+  expired: number;
+  /** Sessions whose stored counts disagreed with their connections and were corrected. */
+  corrected: number;
+}
+
+/** Per-language and per-shard counts implied by a session's connection rows. */
+export function countsFromConnections(rows: ConnectionItem[]): { languages: Partial<Record<LanguageCode, number>>; shards: Record<number, number>; total: number } {
+  const languages: Partial<Record<LanguageCode, number>> = {};
+  const shards: Record<number, number> = {};
+  let total = 0;
+  for (const r of rows) {
+    if (r.role !== "listener") continue;
+    if (r.joinedLanguage) {
+      languages[r.joinedLanguage] = (languages[r.joinedLanguage] ?? 0) + 1;
+      total++;
+    }
+    if (r.channelIndex !== undefined) shards[r.channelIndex] = (shards[r.channelIndex] ?? 0) + 1;
+  }
+  return { languages, shards, total };
 }
 
 const OK: ControlResult = { statusCode: 200 };
@@ -465,7 +495,68 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
     return OK;
   }
 
+  async function reconcile(session: SessionItem): Promise<boolean> {
+    const truth = countsFromConnections(await store.listSessionConnections(session.sessionId));
+    const current = await store.getSession(session.sessionId, true);
+    if (!current) return false;
+    const languageDeltas: Partial<Record<LanguageCode, number>> = {};
+    for (const [lang, n] of Object.entries(languageDistribution(current)) as [LanguageCode, number][]) languageDeltas[lang] = -n;
+    for (const [lang, n] of Object.entries(truth.languages) as [LanguageCode, number][]) languageDeltas[lang] = (languageDeltas[lang] ?? 0) + n;
+    const shardDeltas: Record<number, number> = {};
+    for (let k = 0; k < current.channelCount; k++) {
+      const stored = current[shardViewersAttribute(k)];
+      const d = (truth.shards[k] ?? 0) - (typeof stored === "number" ? stored : 0);
+      if (d !== 0) shardDeltas[k] = d;
+    }
+    // Negative per-language counts never come from languageDistribution (it keeps positives only): fix the total too.
+    const totalDrift = truth.total - current.listenerCount - Object.values(languageDeltas).reduce((a, b) => a + (b ?? 0), 0);
+    const changed = Object.values(languageDeltas).some((d) => d !== 0) || Object.keys(shardDeltas).length > 0 || totalDrift !== 0;
+    if (!changed) return false;
+    await store.adjustCounts(session.sessionId, languageDeltas, shardDeltas);
+    if (totalDrift !== 0) await store.adjustListenerTotal(session.sessionId, totalDrift);
+    notifier.countsChanged(session.sessionId);
+    logger.info("counts reconciled", { sessionId: session.sessionId, listeners: truth.total });
+    return true;
+  }
+
+  async function sweep(isAlive: (c: ConnectionItem) => Promise<boolean> | boolean, options: { graceMs?: number } = {}): Promise<SweepReport> {
+    const report: SweepReport = { scanned: 0, removed: 0, expired: 0, corrected: 0 };
+    const graceMs = options.graceMs ?? 60_000;
+    const sessions = new Map<string, SessionItem | undefined>();
+    for await (const c of store.scanConnections()) {
+      report.scanned++;
+      try {
+        if (c.sessionId && !sessions.has(c.sessionId)) sessions.set(c.sessionId, await store.getSession(c.sessionId, true));
+        const session = c.sessionId ? sessions.get(c.sessionId) : undefined;
+        if (c.sessionId && (!session || session.status === "ended") && (await isAlive(c))) {
+          // The session expired (or ended while this socket missed it): say so and close.
+          await connections.post(c.connectionId, { type: "sessionEnded", sessionId: c.sessionId, reason: session ? "ended" : "expired" });
+          await connections.close(c.connectionId, 1000, "session ended");
+          await disconnect(c.connectionId);
+          report.expired++;
+          continue;
+        }
+        if (Date.now() - c.connectedAt < graceMs) continue; // may still be in the middle of $connect
+        if (!(await isAlive(c))) {
+          await disconnect(c.connectionId);
+          report.removed++;
+        }
+      } catch (error) {
+        logger.warn("sweep of a connection failed", { connectionId: c.connectionId, error });
+      }
+    }
+    for await (const session of store.scanOpenSessions()) {
+      try {
+        if (await reconcile(session)) report.corrected++;
+      } catch (error) {
+        logger.warn("reconcile failed", { sessionId: session.sessionId, error });
+      }
+    }
+    return report;
+  }
+
   return {
+    sweep,
     async handle(event) {
       try {
         if (event.routeKey === "$connect") return await connect(event);

@@ -84,6 +84,10 @@ export class EmbeddedGateway implements ConnectionPort {
     this.handler = handler;
   }
 
+  has(connectionId: string): boolean {
+    return this.clients.has(connectionId);
+  }
+
   get size(): number {
     return this.clients.size;
   }
@@ -101,7 +105,9 @@ export class EmbeddedGateway implements ConnectionPort {
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on("error", () => socket.destroy());
-    if (this.closing || !this.handler) return refuse(socket, 503, { code: "INTERNAL_ERROR", message: "The server is shutting down." });
+    if (this.closing || !this.handler) {
+      return refuse(socket, 503, { code: "INTERNAL_ERROR", message: this.closing ? "The server is restarting." : "The server is starting." }, 1);
+    }
     const handler = this.handler;
     const url = new URL(req.url ?? "/", "http://localhost");
     const query = Object.fromEntries(url.searchParams);

@@ -89,7 +89,8 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
   env.EARSHOT_TOKEN_PUBLIC_KEY ??= secrets.publicKey;
   env.NEXTAUTH_SECRET ??= secrets.nextAuthSecret;
   env.NEXTAUTH_URL ??= publicUrl;
-  if (env !== process.env) Object.assign(process.env, env);
+  // Next's route handlers read process.env; without the web app, the env stays the caller's own.
+  if (web !== "none" && env !== process.env) Object.assign(process.env, env);
   resetConfig();
   const config = loadConfig(env);
 
@@ -116,7 +117,22 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
     config,
     logger: createLogger("control"),
   });
+  // Nothing survives a restart but the store: every connection row is stale. Un-count them all
+  // and recompute counts before the first client comes back.
+  const boot = await plane.sweep(() => false, { graceMs: 0 });
+  if (boot.scanned > 0) log.info("swept connections left by the previous run", { ...boot });
   gateway.attach(plane);
+  let sweeping = false;
+  const sweeper = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    plane
+      .sweep((c) => gateway.has(c.connectionId))
+      .then((r) => (r.removed || r.corrected || r.expired ? log.info("sweep", { ...r }) : undefined))
+      .catch((error: unknown) => log.warn("sweep failed", { error }))
+      .finally(() => (sweeping = false));
+  }, config.sweepIntervalSeconds * 1000);
+  sweeper.unref();
   const relay = createSignalingRelay({
     verifier: services.verifier,
     viewersPerChannel: config.kvs.viewersPerChannel,
@@ -171,6 +187,7 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
     port,
     close: () =>
       (closed ??= (async () => {
+        clearInterval(sweeper);
         server.close();
         await gateway.shutdown(1012, "server restart");
         await relay.close();

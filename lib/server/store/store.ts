@@ -3,6 +3,7 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  ScanCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from "@aws-sdk/lib-dynamodb";
@@ -260,6 +261,24 @@ export class Store {
     }
   }
 
+  /** Moves only the total (repair after drift; per-language counts move with adjustCounts). */
+  async adjustListenerTotal(sessionId: string, delta: number): Promise<void> {
+    if (delta === 0) return;
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tables.sessions,
+          Key: { sessionId },
+          UpdateExpression: "ADD listenerCount :d",
+          ConditionExpression: "attribute_exists(sessionId)",
+          ExpressionAttributeValues: { ":d": delta },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
   /** Takes one viewer slot on shard `shard` if it exists and has room. Returns the session after, or undefined. */
   async claimShardSlot(sessionId: string, shard: number, cap: number): Promise<SessionItem | undefined> {
     try {
@@ -436,6 +455,34 @@ export class Store {
       start = out.LastEvaluatedKey;
     } while (start);
     return items;
+  }
+
+  /** Every connection row, page by page (the sweeper's view). */
+  async *scanConnections(): AsyncGenerator<ConnectionItem> {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.doc.send(new ScanCommand({ TableName: this.tables.connections, ExclusiveStartKey: start }));
+      for (const raw of out.Items ?? []) yield connectionItem.parse(raw);
+      start = out.LastEvaluatedKey;
+    } while (start);
+  }
+
+  /** Sessions that are not ended and not expired. */
+  async *scanOpenSessions(): AsyncGenerator<SessionItem> {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.doc.send(
+        new ScanCommand({
+          TableName: this.tables.sessions,
+          FilterExpression: "#status <> :ended AND expiresAt > :now",
+          ExpressionAttributeNames: { "#status": "status" },
+          ExpressionAttributeValues: { ":ended": "ended", ":now": this.nowSeconds() },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const raw of out.Items ?? []) yield sessionItem.parse(raw);
+      start = out.LastEvaluatedKey;
+    } while (start);
   }
 
   // -------------------------------------------------------------------------
