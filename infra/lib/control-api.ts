@@ -1,15 +1,14 @@
-import { dirname, join, resolve } from "node:path";
 import { Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
 import { LogGroupLogDestination, WebSocketApi, WebSocketStage } from "aws-cdk-lib/aws-apigatewayv2";
 import { WebSocketLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
 import { CfnAccount } from "aws-cdk-lib/aws-apigateway";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import { ManagedPolicy, PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
-import { Architecture, LoggingFormat, Runtime } from "aws-cdk-lib/aws-lambda";
-import { NodejsFunction, OutputFormat, SourceMapMode } from "aws-cdk-lib/aws-lambda-nodejs";
+import type { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { CLIENT_ACTIONS } from "../../lib/core/protocol";
+import { defaultPolicyOf, earshotFunction, lambdaEntry } from "./functions";
 import { kvsChannelArnPattern } from "./kvs-arn";
 
 /**
@@ -19,10 +18,7 @@ import { kvsChannelArnPattern } from "./kvs-arn";
  * and the handler itself rejects a bad speaker token or an unknown session.
  */
 
-/** Where the Lambda's handler lives, and the repository root it is bundled from. */
-const INFRA_DIR = resolve(__dirname, "..");
-const REPO_ROOT = dirname(INFRA_DIR);
-export const CONTROL_HANDLER_ENTRY = join(INFRA_DIR, "lambda", "control.ts");
+export const CONTROL_HANDLER_ENTRY = lambdaEntry("control.ts");
 
 /** The Lambda answers within API Gateway's 29 s integration timeout, with room to spare. */
 const HANDLER_TIMEOUT = Duration.seconds(25);
@@ -54,43 +50,12 @@ export class ControlApi extends Construct {
 
     // --- the function
 
-    const logGroup = new LogGroup(this, "HandlerLogs", { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY });
-    // A role of our own: write to this log group only, instead of the managed AWSLambdaBasicExecutionRole.
-    const role = new Role(this, "HandlerRole", {
-      assumedBy: new ServicePrincipal("lambda.amazonaws.com"),
-      description: "Earshot control-plane Lambda",
-    });
-    role.addToPolicy(
-      new PolicyStatement({ sid: "WriteOwnLogs", actions: ["logs:CreateLogStream", "logs:PutLogEvents"], resources: [`${logGroup.logGroupArn}`] }),
-    );
-
-    this.handler = new NodejsFunction(this, "Handler", {
+    this.handler = earshotFunction(this, "Handler", {
       entry: CONTROL_HANDLER_ENTRY,
-      handler: "handler",
-      projectRoot: REPO_ROOT,
-      depsLockFilePath: join(REPO_ROOT, "package-lock.json"),
-      runtime: Runtime.NODEJS_24_X,
-      architecture: Architecture.ARM_64,
-      memorySize: 512,
-      timeout: HANDLER_TIMEOUT,
-      role,
-      logGroup,
-      loggingFormat: LoggingFormat.TEXT,
       description: "Earshot WebSocket control plane ($connect, $disconnect, actions)",
-      environment: { ...props.environment, NODE_OPTIONS: "--enable-source-maps" },
-      bundling: {
-        // esbuild from node_modules; never Docker.
-        forceDockerBundling: false,
-        format: OutputFormat.CJS,
-        target: "node24",
-        minify: true,
-        sourceMap: true,
-        sourceMapMode: SourceMapMode.DEFAULT,
-        sourcesContent: false,
-        // Ship the SDK versions the repository pins (and tests against), not the runtime's.
-        bundleAwsSDK: true,
-        tsconfig: join(REPO_ROOT, "tsconfig.json"),
-      },
+      timeout: HANDLER_TIMEOUT,
+      logRetention: props.logRetention,
+      environment: props.environment,
     });
 
     for (const table of props.tables) table.grantReadWriteData(this.handler);
@@ -152,7 +117,7 @@ export class ControlApi extends Construct {
         "The handler verifies a speaker token when one is present and refuses a bad one, checks the session on $connect, and checks the role on every action.",
     });
 
-    const policy = role.node.tryFindChild("DefaultPolicy") ?? role;
+    const policy = defaultPolicyOf(this.handler);
     Validations.of(policy).acknowledge({
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kinesisvideo:<AWS::Region>:<AWS::AccountId>:channel/${props.channelPrefix}*]`,
       reason: "Signaling channels are created per session at run time; the wildcard is confined to this deployment's channel prefix.",

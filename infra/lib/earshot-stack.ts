@@ -1,17 +1,20 @@
 import { CfnOutput, CfnParameter, Fn, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
+import { StreamViewType } from "aws-cdk-lib/aws-dynamodb";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
 import type { RawEnv } from "../../lib/server/config";
 import { ListenerIdentity, SpeakerAuth } from "./auth";
 import { ControlApi } from "./control-api";
 import type { EarshotSettings } from "./settings";
+import { SessionSweeper } from "./session-sweeper";
 import { SessionTables } from "./tables";
 import { WebAppAccess } from "./web-access";
 
 /**
  * One deployment of Earshot's cloud parts: session tables, the WebSocket
- * control channel and its Lambda, speaker sign-in (Cognito user pool) and
- * listener credentials for KVS signaling (Cognito identity pool).
+ * control channel and its Lambda, speaker sign-in (Cognito user pool),
+ * listener credentials for KVS signaling (Cognito identity pool), and the
+ * sweeper that deletes expired sessions' signaling channels.
  *
  * Environment-agnostic (no account/region baked in), so it synthesizes with
  * no AWS credentials; `cdk deploy` picks the account and region of the caller.
@@ -32,6 +35,7 @@ export class EarshotStack extends Stack {
   readonly speakerAuth: SpeakerAuth;
   readonly listenerIdentity: ListenerIdentity;
   readonly controlApi: ControlApi;
+  readonly sweeper: SessionSweeper;
   readonly webAccess: WebAppAccess;
   /** The variables the Next app needs (also the NextAppEnv output). */
   readonly appEnv: AppEnv;
@@ -52,7 +56,11 @@ export class EarshotStack extends Stack {
       maxLength: 1024,
     });
 
-    this.tables = new SessionTables(this, "Tables", { tablePrefix: s.tablePrefix, removalPolicy });
+    this.tables = new SessionTables(this, "Tables", {
+      tablePrefix: s.tablePrefix,
+      removalPolicy,
+      streams: { sessions: StreamViewType.OLD_IMAGE },
+    });
 
     this.speakerAuth = new SpeakerAuth(this, "SpeakerAuth", {
       callbackOrigins: s.callbackOrigins,
@@ -83,6 +91,12 @@ export class EarshotStack extends Stack {
     });
     // The URL is built from the API id (not the stage resource), so this makes no dependency cycle.
     this.controlApi.handler.addEnvironment("EARSHOT_WS_URL", this.controlApi.url);
+
+    this.sweeper = new SessionSweeper(this, "SessionSweeper", {
+      sessions: this.tables.tables.sessions,
+      channelPrefix: s.channelPrefix,
+      logRetention: s.logRetentionDays as RetentionDays,
+    });
 
     this.webAccess = new WebAppAccess(this, "WebApp", { tables: this.tables.all });
 

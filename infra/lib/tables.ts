@@ -1,5 +1,5 @@
 import { RemovalPolicy } from "aws-cdk-lib";
-import { AttributeType, BillingMode, Table, TableEncryption, type ITable } from "aws-cdk-lib/aws-dynamodb";
+import { AttributeType, BillingMode, Table, TableEncryption, type ITable, type StreamViewType } from "aws-cdk-lib/aws-dynamodb";
 import { Construct } from "constructs";
 import { TABLES, tableName, type KeyType, type TableDef, type TableKey } from "../../lib/core/schema";
 
@@ -15,6 +15,8 @@ export interface SessionTablesProps {
   /** EARSHOT_TABLE_PREFIX: physical names are `${prefix}${def.name}`, as the app computes them. */
   readonly tablePrefix: string;
   readonly removalPolicy: RemovalPolicy;
+  /** Tables that publish a stream (the sessions table feeds the channel sweeper). */
+  readonly streams?: Partial<Record<CloudTableKey, StreamViewType>>;
 }
 
 const attributeType = (t: KeyType): AttributeType => (t === "S" ? AttributeType.STRING : AttributeType.NUMBER);
@@ -41,6 +43,7 @@ export class SessionTables extends Construct {
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
         encryption: TableEncryption.AWS_MANAGED,
         removalPolicy: props.removalPolicy,
+        ...(props.streams?.[k] ? { stream: props.streams[k] } : {}),
       });
       for (const ix of def.indexes) {
         table.addGlobalSecondaryIndex({

@@ -24,6 +24,7 @@ import {
   PostToConnectionCommand,
 } from "@aws-sdk/client-apigatewaymanagementapi";
 import { KvsChannels } from "../../lib/server/cloud/kvs-channels";
+import { createSessionExpiryHandler, type StreamRecord } from "../../lib/server/cloud/session-expiry";
 import { ApiGatewayConnections, isGone, managementEndpoint } from "../../lib/server/cloud/apigw-connections";
 import { EarshotError } from "../../lib/core/errors";
 import { channelName } from "../../lib/core/signaling";
@@ -168,5 +169,47 @@ describe("ApiGatewayConnections", () => {
     expect(managementEndpoint({ domainName: "ws.earshot.example.org", stage: "live", apiId: "abc123" }, "eu-west-1")).toBe(
       "https://abc123.execute-api.eu-west-1.amazonaws.com/live",
     );
+  });
+});
+
+describe("session expiry (sessions stream -> channel removal)", () => {
+  const kvs = mockClient(KinesisVideoClient);
+  const silent = { debug() {}, info() {}, warn() {}, error() {} };
+  const handler = () =>
+    createSessionExpiryHandler({ channels: new KvsChannels(new KinesisVideoClient({ region: "eu-west-1" }), { prefix: "esx-" }), logger: silent });
+  const ttl = { type: "Service", principalId: "dynamodb.amazonaws.com" };
+  const removed = (eventID: string, sessionId: string, channelCount: number, userIdentity?: StreamRecord["userIdentity"]): StreamRecord => ({
+    eventID,
+    eventName: "REMOVE",
+    ...(userIdentity ? { userIdentity } : {}),
+    dynamodb: { OldImage: { sessionId: { S: sessionId }, channelCount: { N: String(channelCount) } } },
+  });
+
+  beforeEach(() => {
+    kvs.reset();
+    kvs.on(DescribeSignalingChannelCommand).callsFake((input: { ChannelName: string }) => ({
+      ChannelInfo: { ChannelName: input.ChannelName, ChannelARN: arnOf(input.ChannelName), ChannelStatus: "ACTIVE", Version: "v1" },
+    }));
+    kvs.on(DeleteSignalingChannelCommand).resolves({});
+  });
+
+  it("deletes every shard's channel of a session TTL removed", async () => {
+    const out = await handler()({ Records: [removed("e1", "pure-psalm-481", 2, ttl)] });
+    expect(out.batchItemFailures).toEqual([]);
+    expect(kvs.commandCalls(DeleteSignalingChannelCommand).map((c) => c.args[0].input.ChannelARN).sort()).toEqual([
+      arnOf("esx-pure-psalm-481-0"),
+      arnOf("esx-pure-psalm-481-1"),
+    ]);
+  });
+
+  it("ignores deletions made by the app and other events", async () => {
+    await handler()({ Records: [removed("e2", "by-app", 1), { eventID: "e3", eventName: "MODIFY", userIdentity: ttl }] });
+    expect(kvs.calls()).toHaveLength(0);
+  });
+
+  it("reports the record whose channels could not be deleted, so Lambda retries it", async () => {
+    kvs.on(DeleteSignalingChannelCommand).rejects(new AccessDeniedException({ message: "denied", ...meta }));
+    const out = await handler()({ Records: [removed("e4", "stuck", 1, ttl)] });
+    expect(out.batchItemFailures).toEqual([{ itemIdentifier: "e4" }]);
   });
 });

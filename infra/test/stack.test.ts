@@ -52,6 +52,24 @@ const only = (type: string): [string, Json] => {
   return found[0]!;
 };
 
+/** The control-plane function: the one the WebSocket integration invokes. */
+function controlFunction(): [string, Json] {
+  const [, integration] = only("AWS::ApiGatewayV2::Integration");
+  const uri = JSON.stringify(integration.Properties.IntegrationUri);
+  const found = ofType("AWS::Lambda::Function").filter(([id]) => uri.includes(`"${id}"`));
+  expect(found).toHaveLength(1);
+  return found[0]!;
+}
+
+/** The channel sweeper: the function fed by the sessions stream. */
+function sweeperFunction(): [string, Json] {
+  const [, mapping] = only("AWS::Lambda::EventSourceMapping");
+  const id = (mapping.Properties.FunctionName as Json).Ref as string;
+  return [id, resources[id]!];
+}
+
+const roleOf = (fn: Json) => (fn.Properties.Role as Json)["Fn::GetAtt"][0] as string;
+
 /** Every policy statement that applies to a role: inline AWS::IAM::Policy resources and the role's own Policies. */
 function statementsOf(roleLogicalId: string): Json[] {
   const role = resources[roleLogicalId]!;
@@ -89,8 +107,7 @@ describe("WebSocket API", () => {
   it("has $connect, $disconnect, $default and one route per client action, each targeting the Lambda integration", () => {
     const [integrationId, integration] = only("AWS::ApiGatewayV2::Integration");
     expect(integration.Properties.IntegrationType).toBe("AWS_PROXY");
-    const [fnId] = only("AWS::Lambda::Function");
-    expect(JSON.stringify(integration.Properties.IntegrationUri)).toContain(fnId);
+    controlFunction(); // exactly one function behind the integration
 
     const routes = ofType("AWS::ApiGatewayV2::Route").map(([, r]) => r.Properties as Json);
     const keys = routes.map((r) => r.RouteKey as string).sort();
@@ -114,23 +131,27 @@ describe("WebSocket API", () => {
 
 describe("control Lambda", () => {
   it("is Node 20+ on arm64 with a bounded timeout", () => {
-    const [, fn] = only("AWS::Lambda::Function");
-    expect(fn.Properties.Architectures).toEqual(["arm64"]);
-    expect(Number(/^nodejs(\d+)\.x$/.exec(fn.Properties.Runtime)?.[1])).toBeGreaterThanOrEqual(20);
-    expect(fn.Properties.Timeout).toBeLessThan(29); // under API Gateway's integration timeout
+    template.resourceCountIs("AWS::Lambda::Function", 2); // control plane + channel sweeper
+    for (const [, fn] of ofType("AWS::Lambda::Function")) {
+      expect(fn.Properties.Architectures).toEqual(["arm64"]);
+      expect(Number(/^nodejs(\d+)\.x$/.exec(fn.Properties.Runtime)?.[1])).toBeGreaterThanOrEqual(20);
+    }
+    expect(controlFunction()[1].Properties.Timeout).toBeLessThan(29); // under API Gateway's integration timeout
   });
 
-  it("was bundled during synth into a self-contained asset without the embedded runtime", () => {
-    const [, fn] = only("AWS::Lambda::Function");
+  it.each([
+    ["control plane", controlFunction, ["PostToConnection", "CreateSignalingChannel"]],
+    ["channel sweeper", sweeperFunction, ["DeleteSignalingChannel"]],
+  ] as const)("%s was bundled during synth into a self-contained asset without the embedded runtime", (_name, pick, operations) => {
+    const [, fn] = pick();
     const key = fn.Properties.Code.S3Key as string;
     const hash = key.replace(/\.zip$/, "");
     const assetDir = join(outdir, `asset.${hash}`);
     expect(existsSync(join(assetDir, "index.js")), `${assetDir}/index.js`).toBe(true);
     const bundle = readFileSync(join(assetDir, "index.js"), "utf8");
     expect(statSync(join(assetDir, "index.js")).size).toBeGreaterThan(50_000);
-    // The management API and KVS clients are inside (pinned versions), not taken from the runtime.
-    expect(bundle.includes("PostToConnection")).toBe(true);
-    expect(bundle.includes("CreateSignalingChannel")).toBe(true);
+    // The AWS clients are inside (pinned versions), not taken from the runtime.
+    for (const op of operations) expect(bundle.includes(op), op).toBe(true);
     // Only Node built-ins stay outside (plus the SDK's optional CRT signer, required inside a try).
     const required = [...new Set([...bundle.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]!))];
     const external = required.filter((m) => !m.startsWith("node:") && m !== "@aws-sdk/signature-v4-crt");
@@ -140,16 +161,17 @@ describe("control Lambda", () => {
   });
 
   it("logs to its own log group with the configured retention", () => {
-    const [, fn] = only("AWS::Lambda::Function");
-    const groupId = (fn.Properties.LoggingConfig.LogGroup as Json).Ref as string;
-    expect(resources[groupId]!.Properties.RetentionInDays).toBe(14);
+    for (const [, fn] of ofType("AWS::Lambda::Function")) {
+      const groupId = (fn.Properties.LoggingConfig.LogGroup as Json).Ref as string;
+      expect(resources[groupId]!.Properties.RetentionInDays).toBe(14);
+    }
     // The API's access logs too: no log group of this stack keeps data forever.
-    expect(ofType("AWS::Logs::LogGroup").length).toBe(2);
+    expect(ofType("AWS::Logs::LogGroup").length).toBe(3);
     for (const [, group] of ofType("AWS::Logs::LogGroup")) expect(group.Properties.RetentionInDays).toBe(14);
   });
 
   it("gets a cloud environment that lib/server/config.ts accepts", async () => {
-    const [, fn] = only("AWS::Lambda::Function");
+    const [, fn] = controlFunction();
     const env = fn.Properties.Environment.Variables as Json;
     expect(env).toMatchObject({ EARSHOT_MODE: "cloud", EARSHOT_TABLE_PREFIX: "esx-", KVS_CHANNEL_PREFIX: "esxch-", EARSHOT_PUBLIC_URL: "https://earshot.example.org" });
     expect(env.EARSHOT_TOKEN_PUBLIC_KEY).toEqual({ Ref: "TokenPublicKey" });
@@ -172,9 +194,7 @@ describe("control Lambda", () => {
   });
 
   it("may manage only this deployment's signaling channels, post to its own stage, and use the tables", () => {
-    const [, fn] = only("AWS::Lambda::Function");
-    const roleId = (fn.Properties.Role as Json)["Fn::GetAtt"][0] as string;
-    const statements = statementsOf(roleId);
+    const statements = statementsOf(roleOf(controlFunction()[1]));
     const kvs = statements.filter((s) => asList(s.Action).some((a: string) => a.startsWith("kinesisvideo:")));
     expect(kvs).toHaveLength(1);
     expect(asList(kvs[0]!.Action).sort()).toEqual(
@@ -186,6 +206,27 @@ describe("control Lambda", () => {
     const dynamo = statements.filter((s) => asList(s.Action).some((a: string) => a.startsWith("dynamodb:")));
     expect(dynamo.length).toBeGreaterThan(0);
     for (const s of statements) expect(s.Resource, JSON.stringify(s)).not.toBe("*");
+  });
+});
+
+describe("channel sweeper", () => {
+  it("reads the sessions table's stream, woken only by TTL deletions, reporting per-record failures", () => {
+    const [, mapping] = only("AWS::Lambda::EventSourceMapping");
+    const sessionsId = Object.keys(template.findResources("AWS::DynamoDB::Table", { Properties: { TableName: "esx-sessions" } }))[0]!;
+    expect(mapping.Properties.EventSourceArn).toEqual({ "Fn::GetAtt": [sessionsId, "StreamArn"] });
+    expect(mapping.Properties.FunctionResponseTypes).toEqual(["ReportBatchItemFailures"]);
+    const patterns = (mapping.Properties.FilterCriteria.Filters as Json[]).map((f) => JSON.parse(f.Pattern as string));
+    expect(patterns).toEqual([{ eventName: ["REMOVE"], userIdentity: { type: ["Service"], principalId: ["dynamodb.amazonaws.com"] } }]);
+    template.hasResourceProperties("AWS::DynamoDB::Table", { TableName: "esx-sessions", StreamSpecification: { StreamViewType: "OLD_IMAGE" } });
+    template.hasResourceProperties("AWS::DynamoDB::Table", { TableName: "esx-connections", StreamSpecification: Match.absent() });
+  });
+
+  it("may describe and delete this deployment's channels, and create none", () => {
+    const [, fn] = sweeperFunction();
+    expect(fn.Properties.Environment.Variables).toMatchObject({ KVS_CHANNEL_PREFIX: "esxch-" });
+    const kvs = statementsOf(roleOf(fn)).filter((s) => asList(s.Action).some((a: string) => a.startsWith("kinesisvideo:")));
+    expect(kvs.flatMap((s) => asList(s.Action)).sort()).toEqual(["kinesisvideo:DeleteSignalingChannel", "kinesisvideo:DescribeSignalingChannel"]);
+    for (const s of kvs) expect(s.Resource).toEqual(channelArn("esxch-"));
   });
 });
 
