@@ -191,11 +191,21 @@ interface ReplyTypes {
   resumeBroadcast: "broadcastResumed";
   muteBroadcast: "broadcastMuted";
   unmuteBroadcast: "broadcastUnmuted";
+  endSession: "sessionEnded";
   heartbeat: "heartbeatAck";
   getSessionStatus: "sessionStatus";
 }
 
-export type ReplyTo<A extends ClientAction> = A extends keyof ReplyTypes ? Extract<ServerMessage, { type: ReplyTypes[A] }> : ServerMessage;
+/** The server message of type `T`, also where a member's `type` is a union (the broadcast events). */
+export type ServerMessageOfType<T extends ServerMessage["type"]> = ServerMessage extends infer M
+  ? M extends { type: infer U }
+    ? T extends U
+      ? M & { type: T }
+      : never
+    : never
+  : never;
+
+export type ReplyTo<A extends ClientAction> = A extends keyof ReplyTypes ? ServerMessageOfType<ReplyTypes[A]> : ServerMessage;
 
 /** A client message as the caller writes it; request() adds the requestId. */
 export type Outgoing<A extends ClientAction = ClientAction> = Omit<Extract<ClientMessage, { action: A }>, "requestId">;
@@ -224,8 +234,8 @@ export interface WebSocketLike {
 const OPEN = 1;
 
 export interface ControlChannelOptions {
-  /** Base control URL (see ws-url.ts), without the query. */
-  url: string;
+  /** Base control URL (see ws-url.ts), without the query; a function is read at each connect. */
+  url: string | (() => string);
   /** Query for each connect; a function is called again before every reconnect (fresh token, current language). */
   query?: ControlQuery | (() => ControlQuery | Promise<ControlQuery>);
   onMessage?: ControlChannelEvents["message"];
@@ -369,7 +379,8 @@ export class ControlChannel extends TypedEmitter<ControlChannelEvents> {
     try {
       const q = this.options.query;
       const query = typeof q === "function" ? await q() : (q ?? {});
-      url = withQuery(this.options.url, query);
+      const base = typeof this.options.url === "function" ? this.options.url() : this.options.url;
+      url = withQuery(base, query);
     } catch (error) {
       if (generation === this.generation && !this.stopped) this.onSocketGone(generation, 4001, "could not prepare the connection", error);
       return;

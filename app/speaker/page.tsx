@@ -1,0 +1,50 @@
+import type { Metadata } from "next";
+import { redirect } from "next/navigation";
+import { normalizeSessionId } from "@/lib/core/session-id";
+import { getSpeaker } from "@/lib/server/auth/session";
+import { getServices } from "@/lib/server/services";
+import { SpeakerPageClient, type ResumableSession } from "./speaker-page-client";
+
+export const metadata: Metadata = { title: "Speak" };
+
+interface Props {
+  searchParams: Promise<Record<string, string | string[] | undefined>>;
+}
+
+export default async function SpeakerPage({ searchParams }: Props) {
+  const query = await searchParams;
+  const requested = typeof query.session === "string" ? query.session : undefined;
+  const speaker = await getSpeaker();
+  if (!speaker) {
+    const back = requested ? `/speaker?session=${encodeURIComponent(requested)}` : "/speaker";
+    redirect(`/signin?callbackUrl=${encodeURIComponent(back)}`);
+  }
+
+  const { config, store } = await getServices();
+  let resume: ResumableSession | undefined;
+  let notice: string | undefined;
+  if (requested !== undefined) {
+    // Re-attach after a reload: only to a live session of this speaker (one message for "absent" and "not yours").
+    const sessionId = normalizeSessionId(requested);
+    const session = sessionId ? await store.getSession(sessionId, true) : undefined;
+    if (!session || session.speakerId !== speaker.speakerId) notice = "That session was not found. Start a new one.";
+    else if (session.status === "ended") notice = `Session ${session.sessionId} has ended. Start a new one.`;
+    else {
+      resume = {
+        sessionId: session.sessionId,
+        title: session.title,
+        sourceLanguage: session.sourceLanguage,
+        joinUrl: `${config.publicUrl}/join/${session.sessionId}`,
+      };
+    }
+  }
+
+  return (
+    <SpeakerPageClient
+      speaker={{ name: speaker.name ?? speaker.email ?? "Speaker", email: speaker.email }}
+      wsUrl={config.wsUrl}
+      resume={resume}
+      notice={notice}
+    />
+  );
+}

@@ -1,0 +1,42 @@
+"use client";
+
+import { useSyncExternalStore } from "react";
+import { CopyButton } from "./copy-button";
+import { QrCode } from "./qr-code";
+import { shareableJoinUrl } from "./share-url";
+
+const noSubscribe = () => () => undefined;
+
+/** The session code, big; the join link with a copy button; the QR code. */
+export function SessionShare({ sessionId, joinUrl }: { sessionId: string; joinUrl: string }) {
+  const origin = useSyncExternalStore(noSubscribe, () => window.location.origin, () => undefined);
+  const link = shareableJoinUrl(joinUrl, origin);
+  return (
+    <div className="flex flex-col items-center gap-5 sm:flex-row sm:items-start">
+      <QrCode value={link} label={`QR code for ${link}`} />
+      <div className="flex w-full min-w-0 flex-col gap-3">
+        <div>
+          <p className="text-xs font-medium uppercase tracking-wide text-slate-500">Session code</p>
+          <p className="font-mono text-3xl font-bold break-all text-slate-900 sm:text-4xl" data-testid="session-code">
+            {sessionId}
+          </p>
+        </div>
+        <div>
+          <p className="text-xs font-medium uppercase tracking-wide text-slate-500">Join link</p>
+          <a
+            href={link}
+            target="_blank"
+            rel="noreferrer"
+            className="block font-mono text-sm break-all text-brand-700 underline decoration-brand-600/30 underline-offset-2 select-all"
+            data-testid="join-url"
+          >
+            {link}
+          </a>
+        </div>
+        <div>
+          <CopyButton text={link} testId="copy-join-url" />
+        </div>
+      </div>
+    </div>
+  );
+}
