@@ -26,7 +26,16 @@ const base = <A extends string, S extends z.ZodRawShape>(action: A, shape: S) =>
 
 export const clientMessages = {
   createSession: base("createSession", { token: token.optional(), sourceLanguage: language, title: title.optional() }),
-  joinSession: base("joinSession", { sessionId, targetLanguage: language }),
+  joinSession: base("joinSession", {
+    sessionId,
+    targetLanguage: language,
+    /**
+     * A random key the client keeps for the session (e.g. in sessionStorage).
+     * Joining again with it from a new connection replaces the old one, so a
+     * reconnect never counts a listener twice.
+     */
+    clientKey: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, "16-64 characters of A-Z a-z 0-9 _ -").optional(),
+  }),
   changeLanguage: base("changeLanguage", { targetLanguage: language }),
   leaveSession: base("leaveSession", {}),
   pauseBroadcast: base("pauseBroadcast", {}),

@@ -44,6 +44,13 @@ export const TABLES = {
     ttlAttribute: "ttl",
     indexes: [],
   },
+  /** Which connection currently holds a listener's resume key, so a rejoin replaces the old connection. */
+  resumes: {
+    name: "resumes",
+    partitionKey: { name: "resumeKey", type: "S" },
+    ttlAttribute: "ttl",
+    indexes: [],
+  },
   speakers: {
     name: "speakers",
     partitionKey: { name: "email", type: "S" },

@@ -67,6 +67,9 @@ const schema = z
     EARSHOT_LIMIT_SESSIONS_PER_HOUR: positiveInt(30),
     /** Trust X-Forwarded-For (only behind a proxy you run). */
     EARSHOT_TRUST_PROXY: bool.default(false),
+    /** Control connections close after this long (API Gateway: 2 h) and after this long without a message (10 min). */
+    EARSHOT_WS_MAX_CONNECTION_SECONDS: positiveInt(7200),
+    EARSHOT_WS_IDLE_SECONDS: positiveInt(600),
     /** How often the sweeper removes dead connections and reconciles counts. */
     EARSHOT_SWEEP_INTERVAL_SECONDS: positiveInt(30),
     EARSHOT_LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
@@ -113,6 +116,7 @@ export interface Config {
   };
   trustProxy: boolean;
   sweepIntervalSeconds: number;
+  ws: { maxConnectionSeconds: number; idleSeconds: number };
   logLevel: RawEnv["EARSHOT_LOG_LEVEL"];
 }
 
@@ -169,6 +173,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     trustProxy: e.EARSHOT_TRUST_PROXY,
     sweepIntervalSeconds: e.EARSHOT_SWEEP_INTERVAL_SECONDS,
+    ws: { maxConnectionSeconds: e.EARSHOT_WS_MAX_CONNECTION_SECONDS, idleSeconds: e.EARSHOT_WS_IDLE_SECONDS },
     logLevel: e.EARSHOT_LOG_LEVEL,
   };
 }

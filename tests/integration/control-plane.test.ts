@@ -181,6 +181,26 @@ describe("listeners", () => {
   });
 });
 
+describe("reconnecting listeners", () => {
+  it("replace their old connection by clientKey: counted once, the old socket closed", async () => {
+    const { sessionId, speaker } = await createSession(runtime);
+    const clientKey = "k".repeat(8) + Math.random().toString(36).slice(2, 14);
+    const first = await TestClient.connect(runtime, { sessionId, targetLanguage: "en" });
+    expect(await first.request({ action: "joinSession", sessionId, targetLanguage: "en", clientKey })).toMatchObject({ listenerCount: 1 });
+    // The network changed: a new connection while the old one still looks open to the server.
+    const second = await TestClient.connect(runtime, { sessionId, targetLanguage: "en" });
+    expect(await second.request({ action: "joinSession", sessionId, targetLanguage: "de", clientKey })).toMatchObject({ type: "sessionJoined", listenerCount: 1 });
+    expect((await first.closed).code).toBe(4000);
+    const status = await speaker.request({ action: "getSessionStatus" });
+    expect(status).toMatchObject({ listenerCount: 1, languageDistribution: { de: 1 } });
+    // Another client's key is another listener.
+    const other = await TestClient.connect(runtime, { sessionId, targetLanguage: "en" });
+    expect(await other.request({ action: "joinSession", sessionId, targetLanguage: "en", clientKey: "another-client-key-123" })).toMatchObject({ listenerCount: 2 });
+    expect(await other.request({ action: "joinSession", sessionId, targetLanguage: "en", clientKey: "short" })).toMatchObject({ type: "error", code: "INVALID_PARAMETER" });
+    await Promise.all([second.close(), other.close(), speaker.close()]);
+  });
+});
+
 describe("counts under load", () => {
   it("stay exact after 200 concurrent joins and 100 leaves, per language too", async () => {
     const { sessionId, speaker } = await createSession(runtime);
@@ -283,6 +303,21 @@ describe("media channels", () => {
       expect(await lurker.request({ action: "getMediaChannel" })).toMatchObject({ type: "error", code: "INVALID_ACTION" });
     } finally {
       await small.close();
+    }
+  });
+});
+
+describe("connection lifetime", () => {
+  it("ends like API Gateway's: closed with 1001 at the cap, and $disconnect un-counts the listener", async () => {
+    const short = await startTestRuntime({ EARSHOT_WS_MAX_CONNECTION_SECONDS: "2" });
+    try {
+      const { sessionId, speaker } = await createSession(short);
+      const l = await joinAsListener(short, sessionId, "en");
+      expect(await l.closed).toMatchObject({ code: 1001, reason: "connection lifetime reached" });
+      expect((await short.services.store.getSession(sessionId, true))?.listenerCount).toBe(0);
+      await speaker.close();
+    } finally {
+      await short.close();
     }
   });
 });

@@ -274,6 +274,14 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
       throw new EarshotError("INVALID_PARAMETER", "This connection belongs to another session; connect with ?sessionId= of the session to join.");
     }
     let session = await liveSession(msg.sessionId);
+    if (conn.role === "listener" && msg.clientKey) {
+      // A reconnect: the connection this client had before is replaced, whatever state its socket is in.
+      const previous = await store.claimResumeKey(msg.sessionId, msg.clientKey, event.connectionId);
+      if (previous) {
+        await connections.close(previous, 4000, "replaced by a newer connection");
+        await disconnect(previous);
+      }
+    }
     if (conn.role === "listener") {
       const before = await store.markJoined(event.connectionId, msg.sessionId, language);
       if (!before) throw new EarshotError("SESSION_NOT_FOUND", "This connection is no longer registered; reconnect.");

@@ -36,6 +36,9 @@ export interface GatewayOptions {
   messagesPer10s: number;
   /** Ping interval to find dead sockets, ms. */
   pingIntervalMs?: number;
+  /** Like API Gateway: connections last at most 2 h and close after 10 min without a message. */
+  maxConnectionMs?: number;
+  idleTimeoutMs?: number;
 }
 
 interface Client {
@@ -44,6 +47,8 @@ interface Client {
   tokens: number;
   refilledAt: number;
   alive: boolean;
+  openedAt: number;
+  lastMessageAt: number;
 }
 
 const REASONS: Record<number, string> = {
@@ -134,10 +139,12 @@ export class EmbeddedGateway implements ConnectionPort {
   }
 
   private adopt(handler: GatewayHandler, ws: WebSocket, connectionId: string, sourceIp: string): void {
-    const client: Client = { ws, queue: Promise.resolve(), tokens: this.options.messagesPer10s, refilledAt: Date.now(), alive: true };
+    const now = Date.now();
+    const client: Client = { ws, queue: Promise.resolve(), tokens: this.options.messagesPer10s, refilledAt: now, alive: true, openedAt: now, lastMessageAt: now };
     this.clients.set(connectionId, client);
     ws.on("pong", () => (client.alive = true));
     ws.on("message", (data: RawData, isBinary: boolean) => {
+      client.lastMessageAt = Date.now();
       if (!this.take(client)) {
         const error = EarshotError.rateLimited(10, "messages");
         void this.post(connectionId, { type: "error", code: error.code, message: error.message });
@@ -176,7 +183,18 @@ export class EmbeddedGateway implements ConnectionPort {
   }
 
   private pingAll(): void {
+    const now = Date.now();
+    const maxAge = this.options.maxConnectionMs ?? 2 * 3600_000;
+    const idle = this.options.idleTimeoutMs ?? 10 * 60_000;
     for (const client of this.clients.values()) {
+      if (now - client.openedAt >= maxAge) {
+        client.ws.close(1001, "connection lifetime reached");
+        continue;
+      }
+      if (now - client.lastMessageAt >= idle) {
+        client.ws.close(1001, "idle timeout");
+        continue;
+      }
       if (!client.alive) {
         client.ws.terminate();
         continue;

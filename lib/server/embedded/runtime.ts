@@ -105,6 +105,9 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
     logger: createLogger("gateway"),
     trustProxy: config.trustProxy,
     messagesPer10s: config.limits.messagesPer10s,
+    maxConnectionMs: config.ws.maxConnectionSeconds * 1000,
+    idleTimeoutMs: config.ws.idleSeconds * 1000,
+    pingIntervalMs: Math.min(30_000, config.ws.idleSeconds * 500, config.ws.maxConnectionSeconds * 500),
   });
   const deps = { store: services.store, connections: gateway };
   const notifier = createCoalescingNotifier((sessionId) => pushStatus(deps, sessionId), 100, log);

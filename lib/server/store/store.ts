@@ -57,7 +57,7 @@ export interface RateDecision {
 }
 
 export class Store {
-  readonly tables: { sessions: string; connections: string; rateLimits: string; speakers: string };
+  readonly tables: { sessions: string; connections: string; rateLimits: string; resumes: string; speakers: string };
 
   constructor(
     readonly doc: DynamoDBDocumentClient,
@@ -68,6 +68,7 @@ export class Store {
       sessions: tableName(prefix, "sessions"),
       connections: tableName(prefix, "connections"),
       rateLimits: tableName(prefix, "rateLimits"),
+      resumes: tableName(prefix, "resumes"),
       speakers: tableName(prefix, "speakers"),
     };
   }
@@ -378,6 +379,22 @@ export class Store {
       "attribute_exists(connectionId) AND sessionId = :sid AND #role = :listener",
       { ":l": language, ":sid": sessionId, ":listener": "listener", ":now": this.now() },
     );
+  }
+
+  /** Points a session's resume key at `connectionId`; returns the connection it pointed at before, if another. */
+  async claimResumeKey(sessionId: string, clientKey: string, connectionId: string): Promise<string | undefined> {
+    const out = await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tables.resumes,
+        Key: { resumeKey: `${sessionId}#${clientKey}` },
+        UpdateExpression: "SET connectionId = :c, #ttl = :ttl",
+        ExpressionAttributeNames: { "#ttl": "ttl" },
+        ExpressionAttributeValues: { ":c": connectionId, ":ttl": this.nowSeconds() + CONNECTION_TTL_SECONDS },
+        ReturnValues: "ALL_OLD",
+      }),
+    );
+    const previous = out.Attributes?.connectionId;
+    return typeof previous === "string" && previous !== connectionId ? previous : undefined;
   }
 
   /** Moves a joined listener to another language; returns the row before, or undefined if not joined. */
