@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { generateKeyPairPem, TokenSigner } from "../../lib/server/tokens";
 import type { EmbeddedRuntime } from "../../lib/server/embedded/runtime";
 import { SESSION_ID_PATTERN } from "../../lib/core/session-id";
@@ -314,8 +314,9 @@ describe("connection lifetime", () => {
       const { sessionId, speaker } = await createSession(short);
       const l = await joinAsListener(short, sessionId, "en");
       expect(await l.closed).toMatchObject({ code: 1001, reason: "connection lifetime reached" });
-      expect((await short.services.store.getSession(sessionId, true))?.listenerCount).toBe(0);
-      await speaker.close();
+      expect(await speaker.closed).toMatchObject({ code: 1001 });
+      // $disconnect runs after the close; wait for its effect in the store.
+      await vi.waitFor(async () => expect((await short.services.store.getSession(sessionId, true))?.listenerCount).toBe(0), { timeout: 5000 });
     } finally {
       await short.close();
     }
