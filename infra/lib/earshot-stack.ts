@@ -28,7 +28,7 @@ export interface EarshotStackProps extends StackProps {
 type AppEnv = Partial<Record<keyof RawEnv, string>>;
 
 /** Matches one SPKI PEM block, newlines real or written as \n; refuses a private key by construction. */
-export const PUBLIC_KEY_PATTERN = "^\\s*-----BEGIN PUBLIC KEY-----(\\\\n|\\s)+[A-Za-z0-9+/=\\s\\\\n]+-----END PUBLIC KEY-----\\s*$";
+export const PUBLIC_KEY_PATTERN = "^\\s*-----BEGIN PUBLIC KEY-----(\\\\n|\\s)+[A-Za-z0-9+/=\\s\\\\n]+-----END PUBLIC KEY-----(\\\\n|\\s)*$";
 
 export class EarshotStack extends Stack {
   readonly tables: SessionTables;

@@ -316,6 +316,7 @@ describe("token key and outputs", () => {
     const pattern = new RegExp(PUBLIC_KEY_PATTERN);
     expect(pattern.test(publicKey)).toBe(true);
     expect(pattern.test(publicKey.trim().replace(/\n/g, "\\n"))).toBe(true); // one-line form with literal \n
+    expect(pattern.test(`${publicKey.trim()}\n`.replace(/\n/g, "\\n"))).toBe(true); // as awk writes it (trailing \n)
     expect(pattern.test(privateKey)).toBe(false);
     expect(pattern.test(`${publicKey}\n${privateKey}`)).toBe(false);
   });
