@@ -599,7 +599,10 @@ export function createCoalescingNotifier(push: (sessionId: string) => Promise<vo
       pending.set(sessionId, setTimeout(run, delayMs, sessionId));
     },
     async flush() {
-      for (const [sessionId, timer] of pending) (clearTimeout(timer), run(sessionId));
+      for (const [sessionId, timer] of pending) {
+        clearTimeout(timer);
+        run(sessionId);
+      }
       await Promise.all(inFlight);
     },
   };

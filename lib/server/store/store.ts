@@ -139,9 +139,11 @@ export class Store {
     const sets = ["updatedAt = :now"];
     const values: Record<string, unknown> = { ":now": this.now(), ":speaker": speakerId, ":ended": "ended", ":nowS": this.nowSeconds() };
     const names: Record<string, string> = { "#status": "status" };
-    if (patch.status !== undefined) (sets.push("#status = :status"), (values[":status"] = patch.status));
-    if (patch.muted !== undefined) (sets.push("muted = :muted"), (values[":muted"] = patch.muted));
-    if (patch.live !== undefined) (sets.push("live = :live"), (values[":live"] = patch.live));
+    for (const [field, name] of [["status", "#status"], ["muted", "muted"], ["live", "live"]] as const) {
+      if (patch[field] === undefined) continue;
+      sets.push(`${name} = :${field}`);
+      values[`:${field}`] = patch[field];
+    }
     return this.conditionalSessionUpdate(sessionId, speakerId, {
       UpdateExpression: `SET ${sets.join(", ")}`,
       ExpressionAttributeNames: names,
@@ -232,7 +234,10 @@ export class Store {
     const names: Record<string, string> = {};
     const values: Record<string, number> = {};
     const adds: string[] = [];
-    if (total !== 0) (adds.push("listenerCount :total"), (values[":total"] = total));
+    if (total !== 0) {
+      adds.push("listenerCount :total");
+      values[":total"] = total;
+    }
     langEntries.forEach(([lang, d], i) => {
       names[`#l${i}`] = languageCountAttribute(lang);
       values[`:d${i}`] = d;
