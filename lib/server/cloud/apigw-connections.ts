@@ -1,6 +1,7 @@
 import {
   ApiGatewayManagementApiClient,
   DeleteConnectionCommand,
+  GetConnectionCommand,
   GoneException,
   PostToConnectionCommand,
 } from "@aws-sdk/client-apigatewaymanagementapi";
@@ -31,6 +32,13 @@ export function managementEndpoint(ctx: EndpointContext, region: string): string
   const executeApi = /\.execute-api\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$/.test(ctx.domainName);
   if (!executeApi && ctx.apiId) return `https://${ctx.apiId}.execute-api.${region}.amazonaws.com/${ctx.stage}`;
   return `https://${ctx.domainName}/${ctx.stage}`;
+}
+
+/** The management endpoint of the stage a client URL (EARSHOT_WS_URL, `wss://host/stage`) points at. */
+export function managementEndpointFromWsUrl(wsUrl: string): string {
+  const url = new URL(wsUrl);
+  if (url.protocol !== "wss:" && url.protocol !== "ws:") throw new Error(`Not a WebSocket URL: ${wsUrl}`);
+  return `${url.protocol === "wss:" ? "https:" : "http:"}//${url.host}${url.pathname.replace(/\/+$/, "")}`;
 }
 
 export function isGone(error: unknown): boolean {
@@ -65,6 +73,20 @@ export class ApiGatewayConnections implements ConnectionPort {
       if (!isGone(error)) throw error;
       this.options.onGone?.(connectionId);
       return false;
+    }
+  }
+
+  /**
+   * Whether API Gateway still holds the connection. Only a definite "gone"
+   * answers false: on any other failure the connection is presumed alive,
+   * so a passing error never makes a sweep drop a live listener.
+   */
+  async isAlive(connectionId: string): Promise<boolean> {
+    try {
+      await this.client.send(new GetConnectionCommand({ ConnectionId: connectionId }));
+      return true;
+    } catch (error) {
+      return !isGone(error);
     }
   }
 

@@ -1,9 +1,9 @@
 import { loadConfig, type Config } from "../config";
-import { createControlPlane, pushStatus, type ControlPlaneDeps } from "../control/handlers";
+import { createControlPlane, pushStatus, type ControlPlane, type ControlPlaneDeps, type SweepReport } from "../control/handlers";
 import type { ControlEvent, ControlResult, Logger, StatusNotifier } from "../control/ports";
 import { createLogger, setLogLevel } from "../logger";
 import { buildServices, type Services } from "../services";
-import { ApiGatewayConnections, managementEndpoint } from "./apigw-connections";
+import { ApiGatewayConnections, managementEndpoint, managementEndpointFromWsUrl } from "./apigw-connections";
 import { KvsChannels } from "./kvs-channels";
 
 /**
@@ -14,7 +14,8 @@ import { KvsChannels } from "./kvs-channels";
  *
  * Lambda freezes the process once the handler returns, so nothing is left
  * running: status pushes and the cleanup of connections found gone are
- * awaited before the response.
+ * awaited before the response. createSweepHandler is the scheduled
+ * counterpart: the shared sweep, with liveness from the management API.
  */
 
 /** The parts of API Gateway's WebSocket event (APIGatewayProxyWebsocketEventV2) that are used. */
@@ -109,46 +110,102 @@ export function createWebSocketHandler(options: LambdaAdapterOptions = {}): WebS
       sourceIp: ctx.identity?.sourceIp ?? "unknown",
     };
 
-    // Per invocation: the sessions whose counts changed, the connections found gone.
-    const changed = new Set<string>();
-    const gone = new Set<string>();
-    const notifier: StatusNotifier = { countsChanged: (sessionId) => void changed.add(sessionId) };
-    const connections = rt.connectionsFor(managementEndpoint(ctx, rt.config.aws.region), (id) => gone.add(id));
-    const deps: ControlPlaneDeps = {
-      store: rt.services.store,
-      verifier: rt.services.verifier,
-      signer: rt.services.signer,
-      connections,
-      notifier,
-      channels: rt.channels,
-      config: rt.config,
-      logger: rt.logger,
-    };
-    const plane = createControlPlane(deps);
-
+    const scope = invocationScope(rt, managementEndpoint(ctx, rt.config.aws.region));
     let result: ControlResult;
     try {
-      result = await plane.handle(controlEvent);
+      result = await scope.plane.handle(controlEvent);
     } catch (error) {
       rt.logger.error("handler threw", { routeKey: ctx.routeKey, error });
       result = { statusCode: 500 };
     }
-
-    for (let round = 0; round < MAX_SETTLE_ROUNDS && (changed.size > 0 || gone.size > 0); round++) {
-      const sessions = [...changed];
-      changed.clear();
-      // During its own $connect a connection is not open yet, so a post to it proves nothing.
-      const departed = [...gone].filter((id) => !(ctx.routeKey === "$connect" && id === ctx.connectionId));
-      gone.clear();
-      const outcomes = await Promise.allSettled([
-        ...sessions.map((sessionId) => pushStatus(deps, sessionId)),
-        // The same path as API Gateway's own $disconnect: the row goes exactly once, counts follow.
-        ...departed.map((connectionId) => plane.handle({ routeKey: "$disconnect", connectionId, sourceIp: SYNTHETIC_SOURCE })),
-      ]);
-      for (const o of outcomes) if (o.status === "rejected") rt.logger.warn("after-event work failed", { error: o.reason });
-    }
+    // During its own $connect a connection is not open yet, so a post to it proves nothing.
+    await scope.settle(ctx.routeKey === "$connect" ? ctx.connectionId : undefined);
 
     return toResult(ctx.routeKey, result);
+  };
+}
+
+interface InvocationScope {
+  plane: ControlPlane;
+  connections: ApiGatewayConnections;
+  /** Pushes the statuses of sessions whose counts changed and cleans up connections found gone, until quiet. */
+  settle(ignoreGone?: string): Promise<void>;
+}
+
+/**
+ * One control plane per invocation, with ports that record instead of
+ * running in the background: the sessions whose counts changed, and the
+ * connections a post found gone. settle() then does that work before the
+ * Lambda returns.
+ */
+function invocationScope(rt: Runtime, endpoint: string): InvocationScope {
+  const changed = new Set<string>();
+  const gone = new Set<string>();
+  const notifier: StatusNotifier = { countsChanged: (sessionId) => void changed.add(sessionId) };
+  const connections = rt.connectionsFor(endpoint, (id) => gone.add(id));
+  const deps: ControlPlaneDeps = {
+    store: rt.services.store,
+    verifier: rt.services.verifier,
+    signer: rt.services.signer,
+    connections,
+    notifier,
+    channels: rt.channels,
+    config: rt.config,
+    logger: rt.logger,
+  };
+  const plane = createControlPlane(deps);
+  return {
+    plane,
+    connections,
+    async settle(ignoreGone) {
+      for (let round = 0; round < MAX_SETTLE_ROUNDS && (changed.size > 0 || gone.size > 0); round++) {
+        const sessions = [...changed];
+        changed.clear();
+        const departed = [...gone].filter((id) => id !== ignoreGone);
+        gone.clear();
+        const outcomes = await Promise.allSettled([
+          ...sessions.map((sessionId) => pushStatus(deps, sessionId)),
+          // The same path as API Gateway's own $disconnect: the row goes exactly once, counts follow.
+          ...departed.map((connectionId) => plane.handle({ routeKey: "$disconnect", connectionId, sourceIp: SYNTHETIC_SOURCE })),
+        ]);
+        for (const o of outcomes) if (o.status === "rejected") rt.logger.warn("after-event work failed", { error: o.reason });
+      }
+    },
+  };
+}
+
+export interface SweepHandlerOptions extends LambdaAdapterOptions {
+  /** Connections younger than this are left alone (they may be inside $connect). */
+  graceMs?: number;
+}
+
+/**
+ * The scheduled sweep (EventBridge, every few minutes). API Gateway delivers
+ * `$disconnect` on a best-effort basis, so rows of vanished connections are
+ * found by asking the management API (GetConnection) and removed through the
+ * shared sweep, which also ends expired sessions' listeners and reconciles counts.
+ */
+export function createSweepHandler(options: SweepHandlerOptions = {}): () => Promise<SweepReport | { error: string }> {
+  let runtime: Promise<Runtime> | undefined;
+  return async () => {
+    let rt: Runtime;
+    try {
+      runtime ??= startRuntime(options);
+      rt = await runtime;
+    } catch (error) {
+      runtime = undefined;
+      (options.logger ?? createLogger("sweep")).error("cannot start", { error });
+      return { error: "configuration" };
+    }
+    if (!rt.config.wsUrl) {
+      rt.logger.error("EARSHOT_WS_URL is not set; the sweep cannot reach the management API");
+      return { error: "configuration" };
+    }
+    const scope = invocationScope(rt, managementEndpointFromWsUrl(rt.config.wsUrl));
+    const report = await scope.plane.sweep((c) => scope.connections.isAlive(c.connectionId), { graceMs: options.graceMs });
+    await scope.settle();
+    if (report.removed || report.expired || report.corrected) rt.logger.info("sweep", { ...report });
+    return report;
   };
 }
 

@@ -110,7 +110,7 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
 
   async function connect(event: ControlEvent): Promise<ControlResult> {
     const q = event.query ?? {};
-    await store.enforce(`connect#${event.sourceIp}`, config.limits.connectsPerMinute, 60, "connection attempts");
+    await store.enforce(`connect:${event.sourceIp}`, config.limits.connectsPerMinute, 60, "connection attempts");
 
     // A token that is present is checked, and a bad one is refused: never downgraded to listener.
     let speaker: SpeakerClaims | undefined;
@@ -126,7 +126,8 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
 
     const session = await store.getSession(sessionId);
     if (!session) {
-      await store.enforce(`lookup-failed#${event.sourceIp}`, config.limits.failedLookupsPerMinute, 60, "failed session lookups");
+      // The same budget as the HTTP lookup API (lib/server/http/public-session.ts): guessing codes costs the same either way.
+      await store.enforce(`lookup-miss:${event.sourceIp}`, config.limits.failedLookupsPerMinute, 60, "lookups of unknown sessions");
       throw new EarshotError("SESSION_NOT_FOUND");
     }
     if (session.status === "ended") throw new EarshotError("SESSION_INACTIVE");
@@ -241,7 +242,7 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
       }
     }
     const sourceLanguage = requireLanguage(msg.sourceLanguage);
-    await store.enforce(`create#${speakerId}`, config.limits.sessionsPerHour, 3600, "sessions created");
+    await store.enforce(`create:${speakerId}`, config.limits.sessionsPerHour, 3600, "sessions created");
 
     const session = await store.createSession({ speakerId, title: msg.title ?? "", sourceLanguage, ttlSeconds: config.sessionTtlSeconds });
     try {

@@ -5,6 +5,7 @@ import { WebSocketServer, WebSocket, type RawData } from "ws";
 import { EarshotError } from "../../core/errors";
 import type { ServerMessage } from "../../core/protocol";
 import type { ConnectionPort, ControlResult, Logger } from "../control/ports";
+import { CLIENT_IP_HEADER, clientIp } from "../http/client-ip";
 
 /**
  * The embedded WebSocket gateway: what API Gateway does in the cloud. It turns
@@ -63,13 +64,15 @@ const REASONS: Record<number, string> = {
   503: "Service Unavailable",
 };
 
-export function clientIp(req: IncomingMessage, trustProxy: boolean): string {
-  if (trustProxy) {
-    const forwarded = req.headers["x-forwarded-for"];
-    const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(",")[0]?.trim();
-    if (first) return first;
+/** The same rule as the HTTP routes (lib/server/http/client-ip.ts), fed from the socket. */
+export function socketClientIp(req: IncomingMessage, trustProxy: boolean): string {
+  const headers = new Headers();
+  for (const name of ["x-forwarded-for", "x-real-ip"]) {
+    const v = req.headers[name];
+    if (typeof v === "string") headers.set(name, v);
   }
-  return req.socket.remoteAddress ?? "unknown";
+  headers.set(CLIENT_IP_HEADER, req.socket.remoteAddress ?? "");
+  return clientIp(headers, { trustProxy });
 }
 
 export class EmbeddedGateway implements ConnectionPort {
@@ -117,7 +120,7 @@ export class EmbeddedGateway implements ConnectionPort {
     const url = new URL(req.url ?? "/", "http://localhost");
     const query = Object.fromEntries(url.searchParams);
     const connectionId = randomUUID();
-    const sourceIp = clientIp(req, this.options.trustProxy);
+    const sourceIp = socketClientIp(req, this.options.trustProxy);
 
     handler
       .handle({ routeKey: "$connect", connectionId, query, sourceIp })

@@ -11,6 +11,7 @@ import type { MediaChannels } from "../control/ports";
 import { createLogger, setLogLevel } from "../logger";
 import { generateKeyPairPem } from "../tokens";
 import { ensureDemoSpeaker } from "../auth/speakers";
+import { CLIENT_IP_HEADER } from "../http/client-ip";
 import { EmbeddedGateway } from "./gateway";
 import { embeddedPaths, ensureTables, startLocalDynamo, type LocalDynamo } from "./local-dynamo";
 import { createSignalingRelay } from "./signaling-relay";
@@ -155,6 +156,8 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
   }
 
   server.on("request", (req, res) => {
+    // Route handlers cannot see the socket: hand them the peer address, overwriting anything the client sent.
+    req.headers[CLIENT_IP_HEADER] = req.socket.remoteAddress ?? "";
     if (nextHandler) {
       nextHandler(req, res).catch((error: unknown) => {
         log.error("request failed", { url: req.url, error });
