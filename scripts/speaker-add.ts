@@ -93,12 +93,14 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** The store endpoint of a running runtime, if one is running on this data directory. */
-function runningEndpoint(runtimeFile: string): string | undefined {
+/** The store endpoint (and web port) of a runtime running on this data directory, if any. */
+function runningRuntime(runtimeFile: string): { endpoint: string; port?: number } | undefined {
   if (!existsSync(runtimeFile)) return undefined;
   try {
-    const info = JSON.parse(readFileSync(runtimeFile, "utf8")) as { pid?: unknown; endpoint?: unknown };
-    if (typeof info.pid === "number" && typeof info.endpoint === "string" && isAlive(info.pid)) return info.endpoint;
+    const info = JSON.parse(readFileSync(runtimeFile, "utf8")) as { pid?: unknown; endpoint?: unknown; port?: unknown };
+    if (typeof info.pid === "number" && typeof info.endpoint === "string" && isAlive(info.pid)) {
+      return { endpoint: info.endpoint, port: typeof info.port === "number" ? info.port : undefined };
+    }
   } catch {
     // unreadable or half-written: treat as not running
   }
@@ -117,7 +119,8 @@ async function main(): Promise<void> {
   checkPassword(password);
 
   const paths = embeddedPaths(config.data.path);
-  let endpoint = runningEndpoint(paths.runtime);
+  const running = runningRuntime(paths.runtime);
+  let endpoint = running?.endpoint;
   let local: LocalDynamo | undefined;
   if (!endpoint) {
     local = await startLocalDynamo(config.data);
@@ -130,7 +133,8 @@ async function main(): Promise<void> {
     const speaker = await addSpeaker(store, email, password, name);
     const where = local ? `the store in ${paths.root}` : `the running Earshot's store (${endpoint})`;
     console.log(`Added speaker ${speaker.email} ("${speaker.name}") to ${where}.`);
-    console.log(`Sign in at ${config.publicUrl}/signin`);
+    const site = running?.port && !process.env.EARSHOT_PUBLIC_URL ? `http://localhost:${running.port}` : config.publicUrl;
+    console.log(`Sign in at ${site}/signin`);
   } finally {
     doc.destroy();
     await local?.close();

@@ -33,7 +33,7 @@ export function CreateSessionForm({
       <Input
         id="session-title"
         label="Title (optional)"
-        placeholder="Sunday service, Keynote, Tour of the old town…"
+        placeholder="e.g. Sunday service"
         maxLength={MAX_TITLE_LENGTH}
         value={title}
         onChange={(e) => setTitle(e.target.value)}

@@ -17,7 +17,7 @@ export function SessionShare({ sessionId, joinUrl }: { sessionId: string; joinUr
       <div className="flex w-full min-w-0 flex-col gap-3">
         <div>
           <p className="text-xs font-medium uppercase tracking-wide text-slate-500">Session code</p>
-          <p className="font-mono text-3xl font-bold break-all text-slate-900 sm:text-4xl" data-testid="session-code">
+          <p className="font-mono text-2xl font-bold break-words text-slate-900 sm:text-4xl" data-testid="session-code">
             {sessionId}
           </p>
         </div>

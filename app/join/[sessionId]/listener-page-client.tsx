@@ -135,6 +135,7 @@ export function ListenerPageClient({ session, wsUrl, initialLanguage }: Listener
   }
 
   async function listen() {
+    rememberLanguage(languageRef.current); // the language actually listened in, also when it came from ?lang=
     setError(undefined);
     setPhase("joining");
     const ch = new ControlChannel({
@@ -216,19 +217,19 @@ export function ListenerPageClient({ session, wsUrl, initialLanguage }: Listener
     <div className="mx-auto flex max-w-xl flex-col gap-5">
       <Card>
         <div className="flex flex-col gap-3">
-          <div className="flex items-start justify-between gap-3">
-            <div className="min-w-0">
-              <p className="text-xs font-medium uppercase tracking-wide text-slate-500">Listening to</p>
-              <h1 className="mt-1 text-2xl font-bold break-words text-slate-900" data-testid="session-title">
-                {session.title || "Untitled session"}
-              </h1>
-              <p className="mt-1 font-mono text-sm text-slate-500" data-testid="session-code">
-                {session.sessionId}
-              </p>
-            </div>
+          <div className="flex flex-wrap items-center justify-between gap-2">
+            <p className="text-xs font-medium uppercase tracking-wide text-slate-500">Listening to</p>
             <StatusPill tone={view.tone} state={view.state} pulse={view.pulse} data-testid="listener-state" role="status" aria-live="polite">
               {view.label}
             </StatusPill>
+          </div>
+          <div className="min-w-0">
+            <h1 className="text-2xl font-bold break-words text-slate-900" data-testid="session-title">
+              {session.title || "Untitled session"}
+            </h1>
+            <p className="mt-1 font-mono text-sm text-slate-500" data-testid="session-code">
+              {session.sessionId}
+            </p>
           </div>
           {joined ? (
             <p className="text-sm text-slate-600">
