@@ -8,7 +8,7 @@ import type { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { CLIENT_ACTIONS } from "../../lib/core/protocol";
-import { defaultPolicyOf, earshotFunction, lambdaEntry } from "./functions";
+import { acknowledgeManageConnections, acknowledgeTableIndexes, defaultPolicyOf, earshotFunction, lambdaEntry } from "./functions";
 import { kvsChannelArnPattern } from "./kvs-arn";
 
 /**
@@ -122,16 +122,7 @@ export class ControlApi extends Construct {
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kinesisvideo:<AWS::Region>:<AWS::AccountId>:channel/${props.channelPrefix}*]`,
       reason: "Signaling channels are created per session at run time; the wildcard is confined to this deployment's channel prefix.",
     });
-    Validations.of(policy).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${stack.getLogicalId(this.api.node.defaultChild as never)}>/${STAGE_NAME}/*/@connections/*]`,
-      reason: "PostToConnection/DeleteConnection on any connection of this one stage: connection ids are only known at run time.",
-    });
-    for (const table of props.tables) {
-      const logicalId = stack.getLogicalId(table.node.defaultChild as never);
-      Validations.of(policy).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>/index/*]`,
-        reason: "grantReadWriteData covers the table's indexes (the bySession GSI is queried on fan-out).",
-      });
-    }
+    acknowledgeManageConnections(this.handler, this.stage);
+    acknowledgeTableIndexes(this.handler, props.tables);
   }
 }

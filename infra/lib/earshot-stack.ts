@@ -1,9 +1,10 @@
-import { CfnOutput, CfnParameter, Fn, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
+import { CfnOutput, CfnParameter, Duration, Fn, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
 import { StreamViewType } from "aws-cdk-lib/aws-dynamodb";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
 import type { RawEnv } from "../../lib/server/config";
 import { ListenerIdentity, SpeakerAuth } from "./auth";
+import { ConnectionSweep } from "./connection-sweep";
 import { ControlApi } from "./control-api";
 import type { EarshotSettings } from "./settings";
 import { SessionSweeper } from "./session-sweeper";
@@ -13,8 +14,9 @@ import { WebAppAccess } from "./web-access";
 /**
  * One deployment of Earshot's cloud parts: session tables, the WebSocket
  * control channel and its Lambda, speaker sign-in (Cognito user pool),
- * listener credentials for KVS signaling (Cognito identity pool), and the
- * sweeper that deletes expired sessions' signaling channels.
+ * listener credentials for KVS signaling (Cognito identity pool), the
+ * scheduled sweep of vanished connections, and the sweeper that deletes
+ * expired sessions' signaling channels.
  *
  * Environment-agnostic (no account/region baked in), so it synthesizes with
  * no AWS credentials; `cdk deploy` picks the account and region of the caller.
@@ -35,6 +37,7 @@ export class EarshotStack extends Stack {
   readonly speakerAuth: SpeakerAuth;
   readonly listenerIdentity: ListenerIdentity;
   readonly controlApi: ControlApi;
+  readonly connectionSweep: ConnectionSweep;
   readonly sweeper: SessionSweeper;
   readonly webAccess: WebAppAccess;
   /** The variables the Next app needs (also the NextAppEnv output). */
@@ -91,6 +94,14 @@ export class EarshotStack extends Stack {
     });
     // The URL is built from the API id (not the stage resource), so this makes no dependency cycle.
     this.controlApi.handler.addEnvironment("EARSHOT_WS_URL", this.controlApi.url);
+
+    this.connectionSweep = new ConnectionSweep(this, "ConnectionSweep", {
+      tables: this.tables.all,
+      stage: this.controlApi.stage,
+      environment: { ...(shared as Record<string, string>), NODE_ENV: "production", EARSHOT_WS_URL: this.controlApi.url },
+      every: Duration.minutes(s.sweepMinutes),
+      logRetention: s.logRetentionDays as RetentionDays,
+    });
 
     this.sweeper = new SessionSweeper(this, "SessionSweeper", {
       sessions: this.tables.tables.sessions,

@@ -1,5 +1,7 @@
 import { dirname, join, resolve } from "node:path";
-import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
+import type { WebSocketStage } from "aws-cdk-lib/aws-apigatewayv2";
+import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import { PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { Architecture, LoggingFormat, Runtime } from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction, OutputFormat, SourceMapMode } from "aws-cdk-lib/aws-lambda-nodejs";
@@ -63,4 +65,24 @@ export function earshotFunction(scope: Construct, id: string, props: EarshotFunc
 export function defaultPolicyOf(fn: NodejsFunction): Construct {
   const role = fn.role!;
   return (role.node.tryFindChild("DefaultPolicy") as Construct | undefined) ?? (role as unknown as Construct);
+}
+
+/** cdk-nag IAM5 acknowledgements for grantReadWriteData (it covers `<table>/index/*`). */
+export function acknowledgeTableIndexes(fn: NodejsFunction, tables: readonly ITable[]): void {
+  const policy = defaultPolicyOf(fn);
+  for (const table of tables) {
+    Validations.of(policy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${Stack.of(table).getLogicalId(table.node.defaultChild as never)}.Arn>/index/*]`,
+      reason: "grantReadWriteData covers the table's indexes (the bySession GSI is queried on fan-out).",
+    });
+  }
+}
+
+/** cdk-nag IAM5 acknowledgement for stage.grantManagementApiAccess (`<api>/<stage>/*​/@connections/*`). */
+export function acknowledgeManageConnections(fn: NodejsFunction, stage: WebSocketStage): void {
+  const api = stage.api.node.defaultChild as never;
+  Validations.of(defaultPolicyOf(fn)).acknowledge({
+    id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${Stack.of(stage).getLogicalId(api)}>/${stage.stageName}/*/@connections/*]`,
+    reason: "Post to, get and delete any connection of this one stage: connection ids are only known at run time.",
+  });
 }

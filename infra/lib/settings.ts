@@ -41,6 +41,8 @@ const schema = z.object({
   /** Stage-wide throttling of the WebSocket API (messages per second, and burst). */
   throttleRate: z.coerce.number().positive().default(500),
   throttleBurst: z.coerce.number().int().positive().default(1000),
+  /** Minutes between sweeps of vanished WebSocket connections (API Gateway's $disconnect is best-effort). */
+  sweepMinutes: z.coerce.number().int().min(1).max(60).default(5),
   /**
    * Set the account-wide API Gateway CloudWatch role (WebSocket stages need it for access logs).
    * Turn off when the account already has one you manage elsewhere.

@@ -25,7 +25,7 @@ import {
 } from "@aws-sdk/client-apigatewaymanagementapi";
 import { KvsChannels } from "../../lib/server/cloud/kvs-channels";
 import { createSessionExpiryHandler, type StreamRecord } from "../../lib/server/cloud/session-expiry";
-import { ApiGatewayConnections, isGone, managementEndpoint } from "../../lib/server/cloud/apigw-connections";
+import { ApiGatewayConnections, isGone, managementEndpoint, managementEndpointFromWsUrl } from "../../lib/server/cloud/apigw-connections";
 import { EarshotError } from "../../lib/core/errors";
 import { channelName } from "../../lib/core/signaling";
 
@@ -159,6 +159,12 @@ describe("ApiGatewayConnections", () => {
     const plain = Object.assign(new Error("Gone"), { name: "SomethingElse", $metadata: { httpStatusCode: 410 } });
     expect(isGone(plain)).toBe(true);
     expect(isGone(new Error("other"))).toBe(false);
+  });
+
+  it("derives the management endpoint of a stage from its client URL", () => {
+    expect(managementEndpointFromWsUrl("wss://abc123.execute-api.eu-west-1.amazonaws.com/live")).toBe("https://abc123.execute-api.eu-west-1.amazonaws.com/live");
+    expect(managementEndpointFromWsUrl("ws://127.0.0.1:3000/ws/")).toBe("http://127.0.0.1:3000/ws");
+    expect(() => managementEndpointFromWsUrl("https://example.org/")).toThrow(/WebSocket/);
   });
 
   it("derives the management endpoint from the event's domain and stage", () => {

@@ -11,6 +11,8 @@ import { mockClient } from "aws-sdk-client-mock";
 import {
   ApiGatewayManagementApiClient,
   DeleteConnectionCommand,
+  ForbiddenException,
+  GetConnectionCommand,
   GoneException,
   PostToConnectionCommand,
 } from "@aws-sdk/client-apigatewaymanagementapi";
@@ -26,7 +28,7 @@ import { Store } from "../../lib/server/store/store";
 import { generateKeyPairPem, TokenSigner } from "../../lib/server/tokens";
 import { generateSessionId } from "../../lib/core/session-id";
 import type { ServerMessage } from "../../lib/core/protocol";
-import { createWebSocketHandler, type WebSocketEvent, type WebSocketHandler } from "../../lib/server/cloud/lambda-adapter";
+import { createSweepHandler, createWebSocketHandler, type WebSocketEvent, type WebSocketHandler } from "../../lib/server/cloud/lambda-adapter";
 
 const REGION = "eu-west-1";
 const DOMAIN = "abc123.execute-api.eu-west-1.amazonaws.com";
@@ -78,6 +80,7 @@ beforeEach(() => {
   apigw.reset();
   apigw.on(PostToConnectionCommand).resolves({});
   apigw.on(DeleteConnectionCommand).resolves({});
+  apigw.on(GetConnectionCommand).resolves({});
   kvs.reset();
   kvs.on(CreateSignalingChannelCommand).callsFake((input: { ChannelName: string }) => ({ ChannelARN: arnOf(input.ChannelName) }));
   kvs.on(DescribeSignalingChannelCommand).callsFake((input: { ChannelName: string }) => ({
@@ -247,5 +250,49 @@ describe("Lambda adapter over the shared handlers", () => {
     const broken = createWebSocketHandler({ env: { ...env, EARSHOT_TOKEN_PUBLIC_KEY: "" }, logger: { debug() {}, info() {}, warn() {}, error() {} } });
     expect(await broken(wsEvent("$connect", uid("x"), { query: { sessionId: generateSessionId() } }))).toEqual({ statusCode: 500 });
     expect(apigw.calls()).toHaveLength(0);
+  });
+});
+
+describe("scheduled sweep (API Gateway's $disconnect is best-effort)", () => {
+  const gone = () => new GoneException({ message: "gone", $metadata: { httpStatusCode: 410 } });
+
+  it("removes a listener API Gateway no longer holds, corrects the count and tells the speaker; keeps the live one", async () => {
+    const { speaker, sessionId } = await speakerSession();
+    const lost = await joinedListener(sessionId, "de");
+    const alive = await joinedListener(sessionId, "fr");
+    expect((await store.getSession(sessionId, true))?.listenerCount).toBe(2);
+    apigw.on(GetConnectionCommand, { ConnectionId: lost }).rejects(gone());
+
+    const report = await createSweepHandler({ env, graceMs: 0 })();
+    expect(report).toMatchObject({ removed: expect.any(Number) });
+    expect((report as { removed: number }).removed).toBeGreaterThanOrEqual(1);
+
+    expect(await store.getConnection(lost)).toBeUndefined();
+    expect(await store.getConnection(alive)).toBeDefined();
+    const session = await store.getSession(sessionId, true);
+    expect(session?.listenerCount).toBe(1);
+    expect(lastOfType(speaker, "sessionStatus")).toMatchObject({ listenerCount: 1, languageDistribution: { fr: 1 } });
+
+    // It asked the management API of the stage EARSHOT_WS_URL names.
+    const call = apigw.commandCalls(GetConnectionCommand).find((c) => c.args[0].input.ConnectionId === lost)!;
+    const endpoint = await (call.thisValue as ApiGatewayManagementApiClient).config.endpoint!();
+    expect(`${endpoint.protocol}//${endpoint.hostname}${endpoint.path}`).toBe(`https://${DOMAIN}/live`);
+  });
+
+  it("keeps a connection when the management API fails for another reason", async () => {
+    const { sessionId } = await speakerSession();
+    const listener = await joinedListener(sessionId);
+    apigw.on(GetConnectionCommand, { ConnectionId: listener }).rejects(new ForbiddenException({ message: "forbidden", $metadata: {} }));
+    await createSweepHandler({ env, graceMs: 0 })();
+    expect(await store.getConnection(listener)).toBeDefined();
+    expect((await store.getSession(sessionId, true))?.listenerCount).toBe(1);
+  });
+
+  it("leaves connections younger than the grace period alone", async () => {
+    const { sessionId } = await speakerSession();
+    const listener = await joinedListener(sessionId);
+    apigw.on(GetConnectionCommand, { ConnectionId: listener }).rejects(gone());
+    await createSweepHandler({ env, graceMs: 60_000 })();
+    expect(await store.getConnection(listener)).toBeDefined();
   });
 });

@@ -61,6 +61,13 @@ function controlFunction(): [string, Json] {
   return found[0]!;
 }
 
+/** The connection sweep: the function the schedule rule invokes. */
+function connectionSweepFunction(): [string, Json] {
+  const [, rule] = only("AWS::Events::Rule");
+  const id = (rule.Properties.Targets as Json[])[0]!.Arn["Fn::GetAtt"][0] as string;
+  return [id, resources[id]!];
+}
+
 /** The channel sweeper: the function fed by the sessions stream. */
 function sweeperFunction(): [string, Json] {
   const [, mapping] = only("AWS::Lambda::EventSourceMapping");
@@ -131,7 +138,7 @@ describe("WebSocket API", () => {
 
 describe("control Lambda", () => {
   it("is Node 20+ on arm64 with a bounded timeout", () => {
-    template.resourceCountIs("AWS::Lambda::Function", 2); // control plane + channel sweeper
+    template.resourceCountIs("AWS::Lambda::Function", 3); // control plane, connection sweep, channel sweeper
     for (const [, fn] of ofType("AWS::Lambda::Function")) {
       expect(fn.Properties.Architectures).toEqual(["arm64"]);
       expect(Number(/^nodejs(\d+)\.x$/.exec(fn.Properties.Runtime)?.[1])).toBeGreaterThanOrEqual(20);
@@ -141,6 +148,7 @@ describe("control Lambda", () => {
 
   it.each([
     ["control plane", controlFunction, ["PostToConnection", "CreateSignalingChannel"]],
+    ["connection sweep", connectionSweepFunction, ["GetConnection", "PostToConnection"]],
     ["channel sweeper", sweeperFunction, ["DeleteSignalingChannel"]],
   ] as const)("%s was bundled during synth into a self-contained asset without the embedded runtime", (_name, pick, operations) => {
     const [, fn] = pick();
@@ -166,7 +174,7 @@ describe("control Lambda", () => {
       expect(resources[groupId]!.Properties.RetentionInDays).toBe(14);
     }
     // The API's access logs too: no log group of this stack keeps data forever.
-    expect(ofType("AWS::Logs::LogGroup").length).toBe(3);
+    expect(ofType("AWS::Logs::LogGroup").length).toBe(4);
     for (const [, group] of ofType("AWS::Logs::LogGroup")) expect(group.Properties.RetentionInDays).toBe(14);
   });
 
@@ -206,6 +214,24 @@ describe("control Lambda", () => {
     const dynamo = statements.filter((s) => asList(s.Action).some((a: string) => a.startsWith("dynamodb:")));
     expect(dynamo.length).toBeGreaterThan(0);
     for (const s of statements) expect(s.Resource, JSON.stringify(s)).not.toBe("*");
+  });
+});
+
+describe("connection sweep", () => {
+  it("runs on a schedule with the control plane's configuration", () => {
+    const [, rule] = only("AWS::Events::Rule");
+    expect(rule.Properties.ScheduleExpression).toBe("rate(5 minutes)");
+    expect(rule.Properties.State).toBe("ENABLED");
+    const [, sweep] = connectionSweepFunction();
+    const [, control] = controlFunction();
+    expect(sweep.Properties.Environment.Variables).toEqual(control.Properties.Environment.Variables);
+  });
+
+  it("may ask about, post to and close connections of its own stage, and use the tables; nothing of KVS", () => {
+    const statements = statementsOf(roleOf(connectionSweepFunction()[1]));
+    const manage = statements.find((s) => asList(s.Action).includes("execute-api:ManageConnections"));
+    expect(JSON.stringify(manage?.Resource)).toContain("/live/*/@connections/*");
+    expect(statements.flatMap((s) => asList(s.Action)).filter((a: string) => a.startsWith("kinesisvideo:"))).toEqual([]);
   });
 });
 
