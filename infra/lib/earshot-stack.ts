@@ -81,6 +81,8 @@ export class EarshotStack extends Stack {
       EARSHOT_TABLE_PREFIX: s.tablePrefix,
       KVS_CHANNEL_PREFIX: s.channelPrefix,
       COGNITO_IDENTITY_POOL_ID: this.listenerIdentity.identityPool.identityPoolId,
+      // Listeners assume the guest role with the basic flow (the enhanced flow's scope-down leaves out KVS).
+      KVS_VIEWER_ROLE_ARN: this.listenerIdentity.viewerRole.roleArn,
       EARSHOT_TOKEN_PUBLIC_KEY: tokenPublicKey.valueAsString,
     };
 
@@ -127,6 +129,7 @@ export class EarshotStack extends Stack {
       EARSHOT_TABLE_PREFIX: "TablePrefix",
       KVS_CHANNEL_PREFIX: "ChannelPrefix",
       COGNITO_IDENTITY_POOL_ID: "IdentityPoolId",
+      KVS_VIEWER_ROLE_ARN: "ViewerRoleArn",
       EARSHOT_TOKEN_PUBLIC_KEY: "TokenPublicKeyEcho",
       AWS_REGION: "Region",
       EARSHOT_WS_URL: "WsUrl",
@@ -144,10 +147,6 @@ export class EarshotStack extends Stack {
     });
     new CfnOutput(this, "UserPoolId", { value: this.speakerAuth.userPool.userPoolId, description: "Cognito user pool of speakers (create accounts here)" });
     new CfnOutput(this, "HostedUiDomain", { value: this.speakerAuth.domain.baseUrl(), description: "Cognito hosted sign-in domain" });
-    new CfnOutput(this, "ViewerRoleArn", {
-      value: this.listenerIdentity.viewerRole.roleArn,
-      description: "Listener (guest) role: basic-flow AssumeRoleWithWebIdentity target for KVS ConnectAsViewer",
-    });
     new CfnOutput(this, "SpeakerRoleArn", { value: this.listenerIdentity.speakerRole.roleArn, description: "Signed-in speaker role (ConnectAsMaster)" });
     new CfnOutput(this, "WebAppPolicyArn", { value: this.webAccess.policy.managedPolicyArn, description: "Attach to the Next app's AWS role (Vercel OIDC)" });
     new CfnOutput(this, "AmplifyComputeRoleArn", { value: this.webAccess.amplifyComputeRole.roleArn, description: "Amplify Hosting SSR compute role" });

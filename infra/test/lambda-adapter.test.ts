@@ -63,6 +63,7 @@ beforeAll(async () => {
     EARSHOT_WS_URL: `wss://${DOMAIN}/live`,
     EARSHOT_TOKEN_PUBLIC_KEY: keys.publicKey,
     COGNITO_IDENTITY_POOL_ID: "eu-west-1:0b5e3f4c-1111-4222-8333-944445555666",
+    KVS_VIEWER_ROLE_ARN: "arn:aws:iam::123456789012:role/earshot-viewer",
     EARSHOT_LOG_LEVEL: "silent",
   };
   handle = createWebSocketHandler({ env });

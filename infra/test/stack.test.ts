@@ -193,6 +193,7 @@ describe("control Lambda", () => {
       EARSHOT_TOKEN_PUBLIC_KEY: publicKey,
       EARSHOT_WS_URL: "wss://abc123.execute-api.eu-west-1.amazonaws.com/live",
       COGNITO_IDENTITY_POOL_ID: "eu-west-1:0b5e3f4c-1111-4222-8333-944445555666",
+      KVS_VIEWER_ROLE_ARN: "arn:aws:iam::123456789012:role/earshot-viewer",
     };
     expect(Object.keys(env).sort()).toEqual(Object.keys(resolved).filter((k) => k !== "AWS_REGION").sort());
     const config = loadConfig(resolved);
@@ -351,7 +352,7 @@ describe("token key and outputs", () => {
     const outputs = template.toJSON().Outputs as Json;
     const joined = (outputs.NextAppEnv.Value["Fn::Join"][1] as unknown[]).filter((p): p is string => typeof p === "string").join("");
     const names = [...joined.matchAll(/"([A-Z][A-Z0-9_]+)":/g)].map((m) => m[1]);
-    for (const name of ["EARSHOT_MODE", "AWS_REGION", "EARSHOT_PUBLIC_URL", "EARSHOT_WS_URL", "EARSHOT_TABLE_PREFIX", "KVS_CHANNEL_PREFIX", "COGNITO_CLIENT_ID", "COGNITO_ISSUER", "COGNITO_IDENTITY_POOL_ID", "NEXTAUTH_URL"]) {
+    for (const name of ["EARSHOT_MODE", "AWS_REGION", "EARSHOT_PUBLIC_URL", "EARSHOT_WS_URL", "EARSHOT_TABLE_PREFIX", "KVS_CHANNEL_PREFIX", "COGNITO_CLIENT_ID", "COGNITO_ISSUER", "COGNITO_IDENTITY_POOL_ID", "KVS_VIEWER_ROLE_ARN", "NEXTAUTH_URL"]) {
       expect(names, name).toContain(name);
     }
     for (const secret of ["EARSHOT_TOKEN_PRIVATE_KEY", "COGNITO_CLIENT_SECRET", "NEXTAUTH_SECRET"]) expect(names).not.toContain(secret);

@@ -193,8 +193,12 @@ export type BroadcastEvent =
 export type SignalingAccess =
   /** The embedded relay: the grant goes in the URL as X-Earshot-Grant. */
   | { kind: "embedded"; endpoint: string }
-  /** Kinesis Video Streams: credentials from the Cognito Identity Pool. */
-  | { kind: "kvs"; region: string; identityPoolId: string };
+  /**
+   * Kinesis Video Streams: credentials from the Cognito Identity Pool. Listeners
+   * use the basic flow (GetOpenIdToken, then AssumeRoleWithWebIdentity on
+   * `viewerRoleArn`); the speaker gets credentials of the pool's signed-in role.
+   */
+  | { kind: "kvs"; region: string; identityPoolId: string; viewerRoleArn: string };
 
 export interface MediaChannelGrant {
   shard: number;

@@ -42,7 +42,7 @@ describe("config", () => {
   it("requires the cloud settings in cloud mode", () => {
     const p = problems({ EARSHOT_MODE: "cloud" });
     const named = p.map((line) => line.split(" ")[0]);
-    expect(named).toEqual(expect.arrayContaining(["AWS_REGION", "EARSHOT_PUBLIC_URL", "EARSHOT_WS_URL", "EARSHOT_TOKEN_PUBLIC_KEY", "COGNITO_IDENTITY_POOL_ID"]));
+    expect(named).toEqual(expect.arrayContaining(["AWS_REGION", "EARSHOT_PUBLIC_URL", "EARSHOT_WS_URL", "EARSHOT_TOKEN_PUBLIC_KEY", "COGNITO_IDENTITY_POOL_ID", "KVS_VIEWER_ROLE_ARN"]));
     expect(p.join("\n")).toMatch(/required when EARSHOT_MODE=cloud/);
     const ok = loadConfig({
       EARSHOT_MODE: "cloud",
@@ -51,6 +51,7 @@ describe("config", () => {
       EARSHOT_WS_URL: "wss://abc.execute-api.eu-west-1.amazonaws.com/prod",
       EARSHOT_TOKEN_PUBLIC_KEY: PEM.replace(/\n/g, "\\n"),
       COGNITO_IDENTITY_POOL_ID: "eu-west-1:0b9f3c1e-1111-2222-3333-444455556666",
+      KVS_VIEWER_ROLE_ARN: "arn:aws:iam::123456789012:role/earshot-viewer",
     });
     expect(ok.tokens.publicKey).toBe(PEM);
   });

@@ -376,7 +376,12 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
 
   function signalingAccess(): MediaChannelMessage["signaling"] {
     if (config.mode === "cloud") {
-      return { kind: "kvs", region: config.aws.region, identityPoolId: config.cognito.identityPoolId ?? "" };
+      return {
+        kind: "kvs",
+        region: config.aws.region,
+        identityPoolId: config.cognito.identityPoolId ?? "",
+        viewerRoleArn: config.kvs.viewerRoleArn ?? "",
+      };
     }
     const base = config.publicUrl.replace(/^http/, "ws");
     return { kind: "embedded", endpoint: `${base}/kvs` };
