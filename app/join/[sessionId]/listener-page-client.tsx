@@ -41,6 +41,29 @@ function rememberLanguage(language: LanguageCode): void {
   }
 }
 
+/**
+ * A random key for this tab and session. Re-joining with it from a new
+ * connection replaces the old one on the server, so a reconnect never counts
+ * this listener twice. Per tab (sessionStorage): two tabs are two listeners.
+ */
+function clientKeyFor(sessionId: string): string {
+  const name = `earshot.clientKey.${sessionId}`;
+  try {
+    const saved = window.sessionStorage.getItem(name);
+    if (saved && /^[A-Za-z0-9_-]{16,64}$/.test(saved)) return saved;
+  } catch {
+    // storage blocked: a key for this page only
+  }
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  const key = btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  try {
+    window.sessionStorage.setItem(name, key);
+  } catch {
+    // as above
+  }
+  return key;
+}
+
 /** Whether the session can still be listened to (for deciding to keep reconnecting). */
 async function sessionIsOpen(sessionId: string): Promise<boolean> {
   const response = await fetch(`/api/sessions/${encodeURIComponent(sessionId)}`, { cache: "no-store" });
@@ -108,7 +131,12 @@ export function ListenerPageClient({ session, wsUrl, initialLanguage }: Listener
   }
 
   async function join(ch: ControlChannel): Promise<void> {
-    const reply = await ch.request({ action: "joinSession", sessionId: session.sessionId, targetLanguage: languageRef.current });
+    const reply = await ch.request({
+      action: "joinSession",
+      sessionId: session.sessionId,
+      targetLanguage: languageRef.current,
+      clientKey: clientKeyFor(session.sessionId),
+    });
     setListenerCount(reply.listenerCount);
     setBroadcast(reply.broadcastState);
   }
