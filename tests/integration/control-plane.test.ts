@@ -324,6 +324,19 @@ describe("connection lifetime", () => {
 });
 
 describe("rate limits", () => {
+  it("refuse every lookup, a right guess too, once an IP has spent its failed-lookup budget", async () => {
+    const guarded = await startTestRuntime({ EARSHOT_LIMIT_FAILED_LOOKUPS_PER_MINUTE: "3" });
+    try {
+      const { sessionId, speaker } = await createSession(guarded);
+      for (let i = 0; i < 3; i++) expect((await refusal(guarded, { sessionId: `quiet-harbor-00${i}` })).status).toBe(404);
+      expect(await refusal(guarded, { sessionId: "quiet-harbor-009" })).toMatchObject({ status: 429, body: { error: { code: "RATE_LIMIT_EXCEEDED" } } });
+      expect(await refusal(guarded, { sessionId, targetLanguage: "en" })).toMatchObject({ status: 429 });
+      await speaker.close();
+    } finally {
+      await guarded.close();
+    }
+  });
+
   it("answer 429 with Retry-After past the connection limit per client IP", async () => {
     const limited = await startTestRuntime({ EARSHOT_LIMIT_CONNECTS_PER_MINUTE: "3" });
     try {

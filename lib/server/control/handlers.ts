@@ -124,12 +124,9 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
     }
     if (!isValidSessionId(sessionId)) throw new EarshotError("INVALID_SESSION_ID");
 
-    const session = await store.getSession(sessionId);
-    if (!session) {
-      // The same budget as the HTTP lookup API (lib/server/http/public-session.ts): guessing codes costs the same either way.
-      await store.enforce(`lookup-miss:${event.sourceIp}`, config.limits.failedLookupsPerMinute, 60, "lookups of unknown sessions");
-      throw new EarshotError("SESSION_NOT_FOUND");
-    }
+    // The same budget as the HTTP lookup API (lib/server/http/public-session.ts): guessing codes costs the same either way.
+    const session = await store.guardedLookup(event.sourceIp, config.limits.failedLookupsPerMinute, () => store.getSession(sessionId));
+    if (!session) throw new EarshotError("SESSION_NOT_FOUND");
     if (session.status === "ended") throw new EarshotError("SESSION_INACTIVE");
 
     if (speaker && speaker.speakerId === session.speakerId) {

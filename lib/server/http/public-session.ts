@@ -29,11 +29,8 @@ export async function lookupPublicSession(
   const sessionId = requireSessionId(rawSessionId);
   const { store, config } = deps;
   await store.enforce(`lookup:${clientIp}`, config.limits.lookupsPerMinute, 60, "session lookups");
-  const session = await store.getSession(sessionId);
-  if (!session) {
-    await store.enforce(`lookup-miss:${clientIp}`, config.limits.failedLookupsPerMinute, 60, "lookups of unknown sessions");
-    throw new EarshotError("SESSION_NOT_FOUND", "No session has that code, or it has expired.");
-  }
+  const session = await store.guardedLookup(clientIp, config.limits.failedLookupsPerMinute, () => store.getSession(sessionId));
+  if (!session) throw new EarshotError("SESSION_NOT_FOUND", "No session has that code, or it has expired.");
   return {
     sessionId: session.sessionId,
     title: session.title,

@@ -528,6 +528,31 @@ export class Store {
     return { allowed: count <= limit, count, retryAfter: Math.max(1, windowEnd - nowS) };
   }
 
+  /** Reads a window's count without adding to it. */
+  async peek(key: string, limit: number, windowSeconds: number): Promise<RateDecision> {
+    const nowS = this.nowSeconds();
+    const window = Math.floor(nowS / windowSeconds);
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.tables.rateLimits, Key: { bucket: `${key}#${windowSeconds}#${window}` }, ConsistentRead: true }),
+    );
+    const count = Number(out.Item?.hits ?? 0);
+    return { allowed: count < limit, count, retryAfter: Math.max(1, (window + 1) * windowSeconds - nowS) };
+  }
+
+  /**
+   * Guards a session lookup against code guessing: a client that has spent its
+   * budget of failed lookups is refused every lookup (a right guess included)
+   * until the window ends. `lookup` returns undefined for a miss.
+   */
+  async guardedLookup<T>(clientIp: string, failedPerMinute: number, lookup: () => Promise<T | undefined>): Promise<T | undefined> {
+    const key = `lookup-miss:${clientIp}`;
+    const budget = await this.peek(key, failedPerMinute, 60);
+    if (!budget.allowed) throw EarshotError.rateLimited(budget.retryAfter, "lookups of unknown sessions");
+    const found = await lookup();
+    if (found === undefined) await this.hit(key, failedPerMinute, 60);
+    return found;
+  }
+
   /** Throws RATE_LIMIT_EXCEEDED (with Retry-After seconds) when over the limit. */
   async enforce(key: string, limit: number, windowSeconds: number, what: string): Promise<void> {
     const decision = await this.hit(key, limit, windowSeconds);
