@@ -105,7 +105,8 @@ export class SpeakerAuth extends Construct {
         logoutUrls: [...props.callbackOrigins],
       },
       accessTokenValidity: Duration.hours(1),
-      idTokenValidity: Duration.hours(1),
+      // The ID token is what the Next app exchanges for the speaker's KVS credentials: a talk may last hours.
+      idTokenValidity: Duration.hours(12),
       refreshTokenValidity: Duration.days(30),
       enableTokenRevocation: true,
     });
