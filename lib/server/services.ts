@@ -1,6 +1,6 @@
 import { getConfig, type Config } from "./config";
 import { createDocumentClient } from "./store/client";
-import { Store } from "./store/store";
+import { Store, processRateCounters, type RateCounters } from "./store/store";
 import { TokenSigner, TokenVerifier } from "./tokens";
 import { EarshotError } from "../core/errors";
 
@@ -20,9 +20,12 @@ export interface Services {
 const KEY = Symbol.for("earshot.services");
 type WithServices = typeof globalThis & { [KEY]?: Promise<Services> };
 
-export async function buildServices(config: Config): Promise<Services> {
+export async function buildServices(config: Config, options: { counters?: RateCounters } = {}): Promise<Services> {
   if (!config.tokens.publicKey) throw new EarshotError("INTERNAL_ERROR", "EARSHOT_TOKEN_PUBLIC_KEY is not configured.");
-  const store = new Store(createDocumentClient(config), config.tablePrefix);
+  // Embedded is one process: its rate limits count in memory (the cloud's in the rate-limits table).
+  const store = new Store(createDocumentClient(config), config.tablePrefix, {
+    counters: config.mode === "embedded" ? (options.counters ?? processRateCounters()) : undefined,
+  });
   const verifier = await TokenVerifier.fromPem(config.tokens.publicKey, config.tokens.issuer);
   const signer = config.tokens.privateKey ? await TokenSigner.fromPem(config.tokens.privateKey, config.tokens.issuer) : undefined;
   return { config, store, signer, verifier };

@@ -271,7 +271,6 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
     if (conn.sessionId !== msg.sessionId) {
       throw new EarshotError("INVALID_PARAMETER", "This connection belongs to another session; connect with ?sessionId= of the session to join.");
     }
-    let session = await liveSession(msg.sessionId);
     if (conn.role === "listener" && msg.clientKey) {
       // A reconnect: the connection this client had before is replaced, whatever state its socket is in.
       const previous = await store.claimResumeKey(msg.sessionId, msg.clientKey, event.connectionId);
@@ -280,15 +279,24 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
         await disconnect(previous);
       }
     }
+    let session: SessionItem | undefined;
     if (conn.role === "listener") {
       const before = await store.markJoined(event.connectionId, msg.sessionId, language);
       if (!before) throw new EarshotError("SESSION_NOT_FOUND", "This connection is no longer registered; reconnect.");
       if (before.joinedLanguage !== language) {
         const deltas = before.joinedLanguage ? { [before.joinedLanguage]: -1, [language]: 1 } : { [language]: 1 };
-        session = (await store.adjustCounts(msg.sessionId, deltas)) ?? session;
+        // The count update returns the session, so a join costs no separate read; a session that
+        // ended or expired meanwhile gets its count back and the join is refused.
+        session = await store.adjustCounts(msg.sessionId, deltas);
         notifier.countsChanged(msg.sessionId);
+        if (!session || session.status === "ended" || session.expiresAt <= Date.now() / 1000) {
+          const undo = await store.markLeft(event.connectionId);
+          if (undo) await release(undo);
+          throw new EarshotError(session?.status === "ended" ? "SESSION_INACTIVE" : "SESSION_NOT_FOUND");
+        }
       }
     }
+    session ??= await liveSession(msg.sessionId);
     await reply({
       type: "sessionJoined",
       requestId: msg.requestId,

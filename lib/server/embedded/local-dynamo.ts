@@ -1,4 +1,6 @@
 import { mkdirSync } from "node:fs";
+import { Worker } from "node:worker_threads";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { resolve } from "node:path";
 import type { AddressInfo } from "node:net";
 import { CreateTableCommand, DescribeTableCommand, ResourceInUseException } from "@aws-sdk/client-dynamodb";
@@ -31,22 +33,26 @@ export interface LocalDynamo {
 }
 
 export async function startLocalDynamo(data: { kind: "memory" } | { kind: "disk"; path: string }): Promise<LocalDynamo> {
-  const { default: dynalite } = await import("dynalite");
   const path = data.kind === "disk" ? embeddedPaths(data.path).db : undefined;
   if (path) mkdirSync(path, { recursive: true });
-  const server = dynalite({ path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((done, fail) => {
-    server.once("error", fail);
-    server.listen(0, "127.0.0.1", () => (server.off("error", fail), done()));
+  // A worker thread of this process: the store's parsing and LevelDB work get the second core.
+  const worker = new Worker(fileURLToPath(new URL("./dynalite-worker.mjs", pathToFileURL(__filename))), { workerData: { path } });
+  const port = await new Promise<number>((resolve, reject) => {
+    worker.once("error", reject);
+    worker.on("message", (msg: { type: string; port?: number; message?: string }) => {
+      if (msg.type === "listening" && msg.port) resolve(msg.port);
+      if (msg.type === "error") reject(new Error(`embedded store: ${msg.message}`));
+    });
   });
-  const { port } = server.address() as AddressInfo;
+  worker.unref();
   return {
     endpoint: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((done) => {
-        server.closeAllConnections?.();
-        server.close(() => done());
-      }),
+    close: async () => {
+      const closed = new Promise<void>((done) => worker.on("message", (msg: { type: string }) => msg.type === "closed" && done()));
+      worker.postMessage({ type: "close" });
+      await Promise.race([closed, new Promise((r) => setTimeout(r, 2000))]);
+      await worker.terminate();
+    },
   };
 }
 

@@ -6,6 +6,7 @@ import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { loadConfig, resetConfig, type Config } from "../config";
 import { buildServices, type Services } from "../services";
+import { MemoryCounters, processRateCounters } from "../store/store";
 import { createControlPlane, createCoalescingNotifier, pushStatus, type ControlPlane } from "../control/handlers";
 import type { MediaChannels } from "../control/ports";
 import { createLogger, setLogLevel } from "../logger";
@@ -95,7 +96,8 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
   resetConfig();
   const config = loadConfig(env);
 
-  const services = await buildServices(config);
+  // With the web app, Next's route handlers share this process's counters; without it (tests), each runtime has its own.
+  const services = await buildServices(config, { counters: web === "none" ? new MemoryCounters() : processRateCounters() });
   await ensureTables(services.store.doc, config.tablePrefix);
   if (options.demoSpeaker !== false) {
     const { created } = await ensureDemoSpeaker(services.store, config.demoPassword);

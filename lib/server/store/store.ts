@@ -56,14 +56,88 @@ export interface RateDecision {
   retryAfter: number;
 }
 
+/**
+ * Rate-limit counters. The cloud counts in the rate-limits table (shared by
+ * every Lambda and web instance); the embedded runtime, a single process,
+ * counts in memory and spares the store two writes per connection.
+ */
+export interface RateCounters {
+  /** Adds one to a bucket (kept until `expiresAtS`) and returns its new count. */
+  add(bucket: string, expiresAtS: number): Promise<number>;
+  get(bucket: string): Promise<number>;
+}
+
+class TableCounters implements RateCounters {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async add(bucket: string, expiresAtS: number): Promise<number> {
+    const out = await this.doc.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { bucket },
+        UpdateExpression: "ADD hits :one SET #ttl = :ttl",
+        ExpressionAttributeNames: { "#ttl": "ttl" },
+        ExpressionAttributeValues: { ":one": 1, ":ttl": expiresAtS },
+        ReturnValues: "UPDATED_NEW",
+      }),
+    );
+    return Number(out.Attributes?.hits ?? 1);
+  }
+
+  async get(bucket: string): Promise<number> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: { bucket }, ConsistentRead: true }));
+    return Number(out.Item?.hits ?? 0);
+  }
+}
+
+export class MemoryCounters implements RateCounters {
+  private readonly buckets = new Map<string, { hits: number; expiresAtS: number }>();
+  private adds = 0;
+
+  constructor(private readonly nowS: () => number = () => Math.floor(Date.now() / 1000)) {}
+
+  async add(bucket: string, expiresAtS: number): Promise<number> {
+    if (++this.adds % 1000 === 0) this.prune();
+    const entry = this.buckets.get(bucket);
+    if (entry && entry.expiresAtS > this.nowS()) return ++entry.hits;
+    this.buckets.set(bucket, { hits: 1, expiresAtS });
+    return 1;
+  }
+
+  async get(bucket: string): Promise<number> {
+    const entry = this.buckets.get(bucket);
+    return entry && entry.expiresAtS > this.nowS() ? entry.hits : 0;
+  }
+
+  private prune(): void {
+    const now = this.nowS();
+    for (const [k, v] of this.buckets) if (v.expiresAtS <= now) this.buckets.delete(k);
+  }
+}
+
+const MEMORY_COUNTERS = Symbol.for("earshot.rateCounters");
+
+/** One set of in-memory counters per process, shared by the gateway and Next's route handlers. */
+export function processRateCounters(): MemoryCounters {
+  const g = globalThis as typeof globalThis & { [MEMORY_COUNTERS]?: MemoryCounters };
+  g[MEMORY_COUNTERS] ??= new MemoryCounters();
+  return g[MEMORY_COUNTERS];
+}
+
 export class Store {
   readonly tables: { sessions: string; connections: string; rateLimits: string; resumes: string; speakers: string };
+
+  private readonly counters: RateCounters;
 
   constructor(
     readonly doc: DynamoDBDocumentClient,
     prefix: string,
-    private readonly now: Clock = Date.now,
+    options: { now?: Clock; counters?: RateCounters } = {},
   ) {
+    this.now = options.now ?? Date.now;
     this.tables = {
       sessions: tableName(prefix, "sessions"),
       connections: tableName(prefix, "connections"),
@@ -71,7 +145,10 @@ export class Store {
       resumes: tableName(prefix, "resumes"),
       speakers: tableName(prefix, "speakers"),
     };
+    this.counters = options.counters ?? new TableCounters(doc, this.tables.rateLimits);
   }
+
+  private readonly now: Clock;
 
   private nowSeconds(): number {
     return Math.floor(this.now() / 1000);
@@ -514,17 +591,7 @@ export class Store {
     const nowS = this.nowSeconds();
     const window = Math.floor(nowS / windowSeconds);
     const windowEnd = (window + 1) * windowSeconds;
-    const out = await this.doc.send(
-      new UpdateCommand({
-        TableName: this.tables.rateLimits,
-        Key: { bucket: `${key}#${windowSeconds}#${window}` },
-        UpdateExpression: "ADD hits :one SET #ttl = :ttl",
-        ExpressionAttributeNames: { "#ttl": "ttl" },
-        ExpressionAttributeValues: { ":one": 1, ":ttl": windowEnd + 60 },
-        ReturnValues: "UPDATED_NEW",
-      }),
-    );
-    const count = Number(out.Attributes?.hits ?? 1);
+    const count = await this.counters.add(`${key}#${windowSeconds}#${window}`, windowEnd + 60);
     return { allowed: count <= limit, count, retryAfter: Math.max(1, windowEnd - nowS) };
   }
 
@@ -532,10 +599,7 @@ export class Store {
   async peek(key: string, limit: number, windowSeconds: number): Promise<RateDecision> {
     const nowS = this.nowSeconds();
     const window = Math.floor(nowS / windowSeconds);
-    const out = await this.doc.send(
-      new GetCommand({ TableName: this.tables.rateLimits, Key: { bucket: `${key}#${windowSeconds}#${window}` }, ConsistentRead: true }),
-    );
-    const count = Number(out.Item?.hits ?? 0);
+    const count = await this.counters.get(`${key}#${windowSeconds}#${window}`);
     return { allowed: count < limit, count, retryAfter: Math.max(1, (window + 1) * windowSeconds - nowS) };
   }
 
