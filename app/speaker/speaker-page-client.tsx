@@ -19,7 +19,7 @@ import { BroadcastControls, type BroadcastAction } from "@/components/speaker/br
 import { BroadcastStatePill } from "@/components/speaker/broadcast-state-pill";
 import { CreateSessionForm } from "@/components/speaker/create-session-form";
 import { ListenerCounts } from "@/components/speaker/listener-counts";
-import { SpeakerMediaSlot } from "@/components/speaker/media-slot";
+import { SpeakerLiveAudio } from "@/components/speaker/live-audio";
 import { SessionShare } from "@/components/speaker/session-share";
 
 /** A live session of this speaker the page re-attaches to after a reload (checked on the server). */
@@ -276,7 +276,14 @@ export function SpeakerPageClient({ speaker, wsUrl, resume, notice }: SpeakerPag
 
           <Card title="Broadcast" id="broadcast-card">
             <div className="flex flex-col gap-4">
-              <SpeakerMediaSlot channel={channel} sessionId={session.sessionId} broadcastState={broadcast} connected={open} />
+              <SpeakerLiveAudio
+                key={session.sessionId}
+                channel={channel}
+                sessionId={session.sessionId}
+                broadcastState={broadcast}
+                connected={open}
+                pendingAction={busy}
+              />
               <BroadcastControls
                 state={broadcast}
                 disabled={!open}

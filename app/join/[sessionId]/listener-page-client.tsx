@@ -12,7 +12,8 @@ import { Card } from "@/components/ui/card";
 import { Select } from "@/components/ui/select";
 import { StatusPill, type Tone } from "@/components/ui/status-pill";
 import { ButtonLink } from "@/components/ui/button";
-import { ListenerAudioSlot } from "@/components/listener/audio-slot";
+import { ListenerAudioPlayer, preloadViewer, type ListenerMediaState } from "@/components/listener/audio-player";
+import { unlockPlayback } from "@/lib/client/media/playback";
 import { describeError } from "@/components/shared/describe-error";
 import { languageOptions } from "@/components/shared/language-options";
 
@@ -80,7 +81,7 @@ interface View {
   pulse?: boolean;
 }
 
-function viewOf(phase: Phase, connection: ConnectionState, broadcast: BroadcastState | undefined): View {
+function viewOf(phase: Phase, connection: ConnectionState, broadcast: BroadcastState | undefined, media: ListenerMediaState): View {
   if (phase === "ready") return { state: "idle", label: "Ready to listen", tone: "neutral" };
   if (phase === "left") return { state: "left", label: "You left", tone: "neutral" };
   if (phase === "ended") return { state: "ended", label: "Session ended", tone: "neutral" };
@@ -89,7 +90,11 @@ function viewOf(phase: Phase, connection: ConnectionState, broadcast: BroadcastS
   if (connection === "closed") return { state: "disconnected", label: "Disconnected", tone: "danger" };
   if (broadcast?.status === "paused") return { state: "paused", label: "Paused by the speaker", tone: "warning" };
   if (broadcast?.muted) return { state: "muted", label: "Muted by the speaker", tone: "warning" };
-  if (!broadcast?.live) return { state: "waiting", label: "Waiting for the speaker", tone: "info", pulse: true };
+  if (!broadcast?.live && media !== "live") return { state: "waiting", label: "Waiting for the speaker", tone: "info", pulse: true };
+  // The speaker is on air: what the listener sees is the audio connection's state.
+  if (media === "reconnecting") return { state: "reconnecting", label: "Reconnecting…", tone: "warning", pulse: true };
+  if (media === "failed") return { state: "failed", label: "No audio", tone: "danger" };
+  if (media !== "live") return { state: "connecting", label: "Connecting…", tone: "info", pulse: true };
   return { state: "live", label: "Live", tone: "live" };
 }
 
@@ -112,6 +117,7 @@ export function ListenerPageClient({ session, wsUrl, initialLanguage }: Listener
   const [listenerCount, setListenerCount] = useState(session.listenerCount);
   const [error, setError] = useState<string>();
   const [switching, setSwitching] = useState(false);
+  const [mediaState, setMediaState] = useState<ListenerMediaState>("idle");
   const [channel, setChannel] = useState<ControlChannel>();
   const channelRef = useRef<ControlChannel | undefined>(undefined);
   const languageRef = useRef(language);
@@ -163,6 +169,9 @@ export function ListenerPageClient({ session, wsUrl, initialLanguage }: Listener
   }
 
   async function listen() {
+    // In the click itself: unlock audio playback (iOS Safari, autoplay policies) and start loading the WebRTC module.
+    unlockPlayback();
+    void preloadViewer().catch(() => undefined);
     rememberLanguage(languageRef.current); // the language actually listened in, also when it came from ?lang=
     setError(undefined);
     setPhase("joining");
@@ -238,7 +247,7 @@ export function ListenerPageClient({ session, wsUrl, initialLanguage }: Listener
     }
   }
 
-  const view = viewOf(phase, connection, broadcast);
+  const view = viewOf(phase, connection, broadcast, mediaState);
   const joined = phase === "listening";
 
   return (
@@ -294,7 +303,14 @@ export function ListenerPageClient({ session, wsUrl, initialLanguage }: Listener
             </div>
           ) : joined ? (
             <>
-              <ListenerAudioSlot channel={channel} sessionId={session.sessionId} language={language} broadcastState={broadcast} active />
+              <ListenerAudioPlayer
+                channel={channel}
+                sessionId={session.sessionId}
+                language={language}
+                broadcastState={broadcast}
+                active
+                onMediaStateChange={setMediaState}
+              />
               <Button variant="secondary" size="lg" onClick={() => void leave()} data-testid="leave-button">
                 Leave
               </Button>

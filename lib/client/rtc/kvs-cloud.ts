@@ -1,0 +1,172 @@
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@aws-sdk/types";
+import type { MediaChannelGrant } from "@/lib/core/protocol";
+import { RtcError } from "./errors";
+import { kvsSignalingConfig, type KvsSignalingConfig, type SignalingRole } from "./kvs-config";
+
+/**
+ * Cloud signaling: real Kinesis Video Streams. Loaded with import() only
+ * when `mediaChannel.signaling.kind` is "kvs", so the AWS SDK never weighs on
+ * the embedded pages.
+ *
+ * Listeners have no account: their credentials come from the Cognito
+ * Identity Pool's unauthenticated (guest) identity. Guest credentials from
+ * the enhanced flow (`fromCognitoIdentityPool`) are scoped down by Cognito to
+ * a service list without kinesisvideo, so when the server names the viewer
+ * role (`roleArn`) the basic flow is used instead: GetId and GetOpenIdToken
+ * (unsigned calls), then STS AssumeRoleWithWebIdentity on that role.
+ */
+
+export interface KvsAccess {
+  kind: "kvs";
+  region: string;
+  identityPoolId: string;
+  /** The identity pool's guest role; when present, the basic flow is used (see above). */
+  roleArn?: string;
+}
+
+export interface KvsResolveOptions {
+  /** Credentials to use instead of the identity pool's guest identity (a signed-in speaker's). */
+  credentials?: AwsCredentialIdentityProvider;
+  fetch?: typeof fetch;
+}
+
+const providers = new Map<string, AwsCredentialIdentityProvider>();
+
+/** Resolves the channel ARN, endpoints, ICE servers and credentials, and maps them to SignalingClient options. */
+export async function resolveKvsSignaling(
+  access: KvsAccess,
+  channel: MediaChannelGrant,
+  role: SignalingRole,
+  clientId: string | undefined,
+  options: KvsResolveOptions = {},
+): Promise<KvsSignalingConfig> {
+  const [kv, kvs] = await Promise.all([import("@aws-sdk/client-kinesis-video"), import("@aws-sdk/client-kinesis-video-signaling")]);
+  const credentialProvider = options.credentials ?? (await guestCredentials(access, options.fetch ?? fetch));
+  try {
+    const credentials = await credentialProvider();
+    const region = access.region;
+    const control = new kv.KinesisVideoClient({ region, credentials });
+    let channelArn = channel.channelArn;
+    if (!channelArn) {
+      const described = await control.send(new kv.DescribeSignalingChannelCommand({ ChannelName: channel.channelName }));
+      channelArn = described.ChannelInfo?.ChannelARN;
+      if (!channelArn) throw new RtcError("CHANNEL_CONFIG", `DescribeSignalingChannel found no ARN for ${channel.channelName}.`);
+    }
+    const endpoint = await control.send(
+      new kv.GetSignalingChannelEndpointCommand({
+        ChannelARN: channelArn,
+        SingleMasterChannelEndpointConfiguration: { Protocols: ["WSS", "HTTPS"], Role: role },
+      }),
+    );
+    const endpoints = endpoint.ResourceEndpointList ?? [];
+    const https = endpoints.find((e) => e.Protocol === "HTTPS")?.ResourceEndpoint;
+    if (!https) throw new RtcError("CHANNEL_CONFIG", "GetSignalingChannelEndpoint returned no HTTPS endpoint.");
+    const signaling = new kvs.KinesisVideoSignalingClient({ region, credentials, endpoint: https });
+    const ice = await signaling.send(new kvs.GetIceServerConfigCommand({ ChannelARN: channelArn, ClientId: clientId, Service: "TURN" }));
+    return kvsSignalingConfig({
+      region,
+      role,
+      clientId,
+      channelArn,
+      endpoints,
+      iceServers: ice.IceServerList ?? [],
+      credentials: asCredentials(credentials),
+    });
+  } catch (error) {
+    if (error instanceof RtcError) throw error;
+    throw new RtcError("CHANNEL_CONFIG", "Could not look up the Kinesis Video signaling channel.", { cause: error });
+  }
+}
+
+function asCredentials(c: AwsCredentialIdentity) {
+  return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken };
+}
+
+async function guestCredentials(access: KvsAccess, fetchImpl: typeof fetch): Promise<AwsCredentialIdentityProvider> {
+  const key = `${access.identityPoolId}|${access.roleArn ?? ""}`;
+  const cached = providers.get(key);
+  if (cached) return cached;
+  const { fromCognitoIdentityPool, fromWebToken } = await import("@aws-sdk/credential-providers");
+  let provider: AwsCredentialIdentityProvider;
+  if (access.roleArn) {
+    const roleArn = access.roleArn;
+    provider = async () => {
+      const token = await cognitoOpenIdToken(access.region, access.identityPoolId, fetchImpl);
+      return fromWebToken({ roleArn, webIdentityToken: token, roleSessionName: "earshot-listener", clientConfig: { region: access.region } })();
+    };
+  } else {
+    provider = fromCognitoIdentityPool({ identityPoolId: access.identityPoolId, clientConfig: { region: access.region } });
+  }
+  const memo = memoizeCredentials(provider);
+  providers.set(key, memo);
+  return memo;
+}
+
+/** Reuses credentials until five minutes before they expire. */
+export function memoizeCredentials(provider: AwsCredentialIdentityProvider, now: () => number = Date.now): AwsCredentialIdentityProvider {
+  let current: Promise<AwsCredentialIdentity> | undefined;
+  return async () => {
+    if (current) {
+      const c = await current.catch(() => undefined);
+      if (c && (!c.expiration || c.expiration.getTime() - now() > 5 * 60_000)) return c;
+    }
+    current = provider();
+    return current;
+  };
+}
+
+const IDENTITY_KEY = "earshot.cognitoIdentityId";
+
+/**
+ * The Cognito basic (classic) flow for a guest: GetId, then GetOpenIdToken.
+ * Both are unsigned JSON calls, so they need no AWS client here.
+ */
+export async function cognitoOpenIdToken(region: string, identityPoolId: string, fetchImpl: typeof fetch = fetch): Promise<string> {
+  const call = async <T>(target: "GetId" | "GetOpenIdToken", body: Record<string, string>): Promise<T> => {
+    const res = await fetchImpl(`https://cognito-identity.${region}.amazonaws.com/`, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": `AWSCognitoIdentityService.${target}` },
+      body: JSON.stringify(body),
+    });
+    const json = (await res.json().catch(() => ({}))) as T & { __type?: string; message?: string };
+    if (!res.ok) throw new RtcError("CHANNEL_CONFIG", `Cognito ${target} failed: ${json.__type ?? res.status} ${json.message ?? ""}`.trim());
+    return json;
+  };
+  let identityId = readStored(IDENTITY_KEY);
+  if (!identityId) {
+    identityId = (await call<{ IdentityId?: string }>("GetId", { IdentityPoolId: identityPoolId })).IdentityId;
+    if (!identityId) throw new RtcError("CHANNEL_CONFIG", "Cognito GetId returned no identity.");
+    writeStored(IDENTITY_KEY, identityId);
+  }
+  try {
+    const { Token } = await call<{ Token?: string }>("GetOpenIdToken", { IdentityId: identityId });
+    if (!Token) throw new RtcError("CHANNEL_CONFIG", "Cognito GetOpenIdToken returned no token.");
+    return Token;
+  } catch (error) {
+    // A remembered identity may have been deleted: forget it, so the next attempt starts over.
+    removeStored(IDENTITY_KEY);
+    throw error;
+  }
+}
+
+function readStored(key: string): string | undefined {
+  try {
+    return globalThis.localStorage?.getItem(key) ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+function writeStored(key: string, value: string): void {
+  try {
+    globalThis.localStorage?.setItem(key, value);
+  } catch {
+    // storage blocked: a new identity next time
+  }
+}
+function removeStored(key: string): void {
+  try {
+    globalThis.localStorage?.removeItem(key);
+  } catch {
+    // nothing to forget
+  }
+}
