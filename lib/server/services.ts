@@ -24,6 +24,7 @@ export async function buildServices(config: Config, options: { counters?: RateCo
   if (!config.tokens.publicKey) throw new EarshotError("INTERNAL_ERROR", "EARSHOT_TOKEN_PUBLIC_KEY is not configured.");
   // Embedded is one process: its rate limits count in memory (the cloud's in the rate-limits table).
   const store = new Store(createDocumentClient(config), config.tablePrefix, {
+    noRetryDoc: createDocumentClient(config, { retries: false }),
     counters: config.mode === "embedded" ? (options.counters ?? processRateCounters()) : undefined,
   });
   const verifier = await TokenVerifier.fromPem(config.tokens.publicKey, config.tokens.issuer);

@@ -159,9 +159,10 @@ export class EmbeddedGateway implements ConnectionPort {
     ws.on("error", (error) => this.options.logger.debug("socket error", { connectionId, error }));
     ws.on("close", () => {
       // $disconnect runs after the messages already received, once.
+      // It stays in the map until then, so a shutdown waits for it before closing the store.
       client.queue = client.queue.then(async () => {
-        this.clients.delete(connectionId);
         await this.dispatch(handler, { routeKey: "$disconnect", connectionId, sourceIp });
+        this.clients.delete(connectionId);
       });
     });
   }

@@ -131,13 +131,16 @@ export class Store {
   readonly tables: { sessions: string; connections: string; rateLimits: string; resumes: string; speakers: string };
 
   private readonly counters: RateCounters;
+  /** For writes that ADD to a count: never retried by the SDK (see client.ts). */
+  private readonly once: DynamoDBDocumentClient;
 
   constructor(
     readonly doc: DynamoDBDocumentClient,
     prefix: string,
-    options: { now?: Clock; counters?: RateCounters } = {},
+    options: { now?: Clock; counters?: RateCounters; noRetryDoc?: DynamoDBDocumentClient } = {},
   ) {
     this.now = options.now ?? Date.now;
+    this.once = options.noRetryDoc ?? doc;
     this.tables = {
       sessions: tableName(prefix, "sessions"),
       connections: tableName(prefix, "connections"),
@@ -145,7 +148,7 @@ export class Store {
       resumes: tableName(prefix, "resumes"),
       speakers: tableName(prefix, "speakers"),
     };
-    this.counters = options.counters ?? new TableCounters(doc, this.tables.rateLimits);
+    this.counters = options.counters ?? new TableCounters(this.once, this.tables.rateLimits);
   }
 
   private readonly now: Clock;
@@ -326,7 +329,7 @@ export class Store {
       adds.push(`#s${i} :s${i}`);
     });
     try {
-      const out = await this.doc.send(
+      const out = await this.once.send(
         new UpdateCommand({
           TableName: this.tables.sessions,
           Key: { sessionId },
@@ -348,7 +351,7 @@ export class Store {
   async adjustListenerTotal(sessionId: string, delta: number): Promise<void> {
     if (delta === 0) return;
     try {
-      await this.doc.send(
+      await this.once.send(
         new UpdateCommand({
           TableName: this.tables.sessions,
           Key: { sessionId },
@@ -365,7 +368,7 @@ export class Store {
   /** Takes one viewer slot on shard `shard` if it exists and has room. Returns the session after, or undefined. */
   async claimShardSlot(sessionId: string, shard: number, cap: number): Promise<SessionItem | undefined> {
     try {
-      const out = await this.doc.send(
+      const out = await this.once.send(
         new UpdateCommand({
           TableName: this.tables.sessions,
           Key: { sessionId },
