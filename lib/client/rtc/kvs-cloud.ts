@@ -1,5 +1,5 @@
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@aws-sdk/types";
-import type { MediaChannelGrant } from "@/lib/core/protocol";
+import type { MediaChannelGrant, SignalingAccess } from "@/lib/core/protocol";
 import { RtcError } from "./errors";
 import { kvsSignalingConfig, type KvsSignalingConfig, type SignalingRole } from "./kvs-config";
 
@@ -8,26 +8,26 @@ import { kvsSignalingConfig, type KvsSignalingConfig, type SignalingRole } from 
  * when `mediaChannel.signaling.kind` is "kvs", so the AWS SDK never weighs on
  * the embedded pages.
  *
- * Listeners have no account: their credentials come from the Cognito
- * Identity Pool's unauthenticated (guest) identity. Guest credentials from
- * the enhanced flow (`fromCognitoIdentityPool`) are scoped down by Cognito to
- * a service list without kinesisvideo, so when the server names the viewer
- * role (`roleArn`) the basic flow is used instead: GetId and GetOpenIdToken
- * (unsigned calls), then STS AssumeRoleWithWebIdentity on that role.
+ * Credentials:
+ * - VIEWER (listeners, no account): the Cognito Identity Pool's guest
+ *   identity. Guest credentials from the enhanced flow
+ *   (`fromCognitoIdentityPool`) are scoped down by Cognito to a service list
+ *   without kinesisvideo, so with the viewer role the server names
+ *   (`viewerRoleArn`) the basic flow is used: GetId and GetOpenIdToken
+ *   (unsigned calls), then STS AssumeRoleWithWebIdentity on that role.
+ * - MASTER (the signed-in speaker): credentials of the pool's signed-in role,
+ *   from the app's `/api/speaker/kvs-credentials` (the server holds the
+ *   speaker's Cognito ID token).
  */
 
-export interface KvsAccess {
-  kind: "kvs";
-  region: string;
-  identityPoolId: string;
-  /** The identity pool's guest role; when present, the basic flow is used (see above). */
-  roleArn?: string;
-}
+export type KvsAccess = Extract<SignalingAccess, { kind: "kvs" }>;
 
 export interface KvsResolveOptions {
-  /** Credentials to use instead of the identity pool's guest identity (a signed-in speaker's). */
+  /** Credentials to use instead of the defaults above. */
   credentials?: AwsCredentialIdentityProvider;
   fetch?: typeof fetch;
+  /** Where the speaker's KVS credentials come from (default /api/speaker/kvs-credentials). */
+  speakerCredentialsUrl?: string;
 }
 
 const providers = new Map<string, AwsCredentialIdentityProvider>();
@@ -41,7 +41,12 @@ export async function resolveKvsSignaling(
   options: KvsResolveOptions = {},
 ): Promise<KvsSignalingConfig> {
   const [kv, kvs] = await Promise.all([import("@aws-sdk/client-kinesis-video"), import("@aws-sdk/client-kinesis-video-signaling")]);
-  const credentialProvider = options.credentials ?? (await guestCredentials(access, options.fetch ?? fetch));
+  const fetchImpl = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
+  const credentialProvider =
+    options.credentials ??
+    (role === "MASTER"
+      ? speakerCredentials(options.speakerCredentialsUrl ?? "/api/speaker/kvs-credentials", fetchImpl)
+      : await guestCredentials(access, fetchImpl));
   try {
     const credentials = await credentialProvider();
     const region = access.region;
@@ -83,13 +88,13 @@ function asCredentials(c: AwsCredentialIdentity) {
 }
 
 async function guestCredentials(access: KvsAccess, fetchImpl: typeof fetch): Promise<AwsCredentialIdentityProvider> {
-  const key = `${access.identityPoolId}|${access.roleArn ?? ""}`;
+  const key = `${access.identityPoolId}|${access.viewerRoleArn}`;
   const cached = providers.get(key);
   if (cached) return cached;
   const { fromCognitoIdentityPool, fromWebToken } = await import("@aws-sdk/credential-providers");
   let provider: AwsCredentialIdentityProvider;
-  if (access.roleArn) {
-    const roleArn = access.roleArn;
+  if (access.viewerRoleArn) {
+    const roleArn = access.viewerRoleArn;
     provider = async () => {
       const token = await cognitoOpenIdToken(access.region, access.identityPoolId, fetchImpl);
       return fromWebToken({ roleArn, webIdentityToken: token, roleSessionName: "earshot-listener", clientConfig: { region: access.region } })();
@@ -100,6 +105,27 @@ async function guestCredentials(access: KvsAccess, fetchImpl: typeof fetch): Pro
   const memo = memoizeCredentials(provider);
   providers.set(key, memo);
   return memo;
+}
+
+let speakerProvider: { url: string; provider: AwsCredentialIdentityProvider } | undefined;
+
+/** The signed-in speaker's KVS credentials from the app (cloud only), reused until close to expiry. */
+function speakerCredentials(url: string, fetchImpl: typeof fetch): AwsCredentialIdentityProvider {
+  if (speakerProvider?.url === url) return speakerProvider.provider;
+  const provider = memoizeCredentials(async () => {
+    const res = await fetchImpl(url, { cache: "no-store" });
+    if (!res.ok) throw new RtcError("CHANNEL_CONFIG", `Could not get the speaker's KVS credentials (HTTP ${res.status}).`);
+    const body = (await res.json()) as { accessKeyId?: string; secretAccessKey?: string; sessionToken?: string; expiration?: number };
+    if (!body.accessKeyId || !body.secretAccessKey) throw new RtcError("CHANNEL_CONFIG", "The speaker's KVS credentials are incomplete.");
+    return {
+      accessKeyId: body.accessKeyId,
+      secretAccessKey: body.secretAccessKey,
+      sessionToken: body.sessionToken,
+      expiration: typeof body.expiration === "number" ? new Date(body.expiration) : undefined,
+    };
+  });
+  speakerProvider = { url, provider };
+  return provider;
 }
 
 /** Reuses credentials until five minutes before they expire. */

@@ -2,7 +2,7 @@ import { Role, SignalingClient } from "amazon-kinesis-video-streams-webrtc";
 import type { SignalingClientConfig } from "amazon-kinesis-video-streams-webrtc/lib/SignalingClient";
 import type { MediaChannelGrant, SignalingAccess } from "@/lib/core/protocol";
 import { RtcError } from "./errors";
-import type { KvsAccess, KvsResolveOptions } from "./kvs-cloud";
+import type { KvsResolveOptions } from "./kvs-cloud";
 import type { SignalingRole } from "./kvs-config";
 
 /**
@@ -118,7 +118,7 @@ export function signalingFactory(cloud: KvsResolveOptions = {}): SignalingFactor
       return { client: new SignalingClient(config), rtcConfiguration: { iceServers: [], bundlePolicy: "max-bundle" } };
     }
     const { resolveKvsSignaling } = await import("./kvs-cloud");
-    const resolved = await resolveKvsSignaling(access as KvsAccess, channel, role, clientId, cloud);
+    const resolved = await resolveKvsSignaling(access, channel, role, clientId, cloud);
     return { client: new SignalingClient(resolved.clientConfig), rtcConfiguration: resolved.rtcConfiguration };
   };
 }

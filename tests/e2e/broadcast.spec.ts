@@ -1,0 +1,108 @@
+import { expect, test } from "@playwright/test";
+import {
+  closeAll,
+  createSession,
+  expectHearing,
+  expectSilence,
+  goLive,
+  openListener,
+  pressListen,
+  speakerPeers,
+  speakerSignedInContext,
+  type Listener,
+} from "./support/earshot";
+
+/**
+ * One speaker, three listeners in two languages, each in a browser context
+ * of its own: everyone hears the speaker over WebRTC, the speaker sees the
+ * counts, language changes move them, pause and mute reach the listeners
+ * (and silence the audio), and ending the session closes everything.
+ */
+test("a speaker goes live and three listeners in two languages hear them", async ({ browser }) => {
+  const speaker = await speakerSignedInContext(browser);
+  const sp = speaker.page;
+  const listeners: Listener[] = [];
+  try {
+    const sessionId = await createSession(sp, "E2E keynote", "en");
+    await goLive(sp);
+
+    for (const [language, name] of [
+      ["de", "listener-1 (de)"],
+      ["de", "listener-2 (de)"],
+      ["fr", "listener-3 (fr)"],
+    ] as const) {
+      const listener = await openListener(browser, sessionId, language, name);
+      listeners.push(listener);
+      await pressListen(listener);
+    }
+    for (const listener of listeners) {
+      await expect(listener.page.getByTestId("listener-state")).toHaveAttribute("data-state", "live");
+      await expectHearing(listener);
+    }
+
+    // The speaker: three peer connections, three listeners, two in German and one in French.
+    await expect(sp.getByTestId("peer-count")).toHaveText("3");
+    await expect(sp.getByTestId("listener-count-total")).toHaveText("3");
+    await expect(sp.getByTestId("listener-count-de")).toHaveText("2");
+    await expect(sp.getByTestId("listener-count-fr")).toHaveText("1");
+    // One peer connection per listener, each sending Opus tuned for speech.
+    const peers = await speakerPeers(sp);
+    expect(peers.connected).toBe(3);
+    expect(peers.sendFmtp).toHaveLength(3);
+    for (const fmtp of peers.sendFmtp) {
+      expect(fmtp).toContain("useinbandfec=1");
+      expect(fmtp).toContain("usedtx=1");
+      expect(fmtp).toContain("maxaveragebitrate=32000");
+      expect(fmtp).toContain("stereo=0");
+    }
+
+    // A listener switches to Spanish, without a reload: the counts follow, the audio goes on.
+    const switching = listeners[1]!;
+    await switching.page.getByTestId("language-select").selectOption("es");
+    await expect(sp.getByTestId("listener-count-de")).toHaveText("1");
+    await expect(sp.getByTestId("listener-count-es")).toHaveText("1");
+    await expect(sp.getByTestId("listener-count-fr")).toHaveText("1");
+    await expect(sp.getByTestId("listener-count-total")).toHaveText("3");
+    await expectHearing(switching);
+
+    // Pause: every listener sees it, and the audio goes silent (the track is disabled).
+    await sp.getByTestId("pause-button").click();
+    for (const listener of listeners) {
+      await expect(listener.page.getByTestId("listener-state")).toHaveAttribute("data-state", "paused");
+      await expectSilence(listener);
+    }
+    await sp.getByTestId("resume-button").click();
+    for (const listener of listeners) {
+      await expect(listener.page.getByTestId("listener-state")).toHaveAttribute("data-state", "live");
+      await expectHearing(listener);
+    }
+
+    // Mute works the same way, with its own state.
+    await sp.getByTestId("mute-button").click();
+    for (const listener of listeners) {
+      await expect(listener.page.getByTestId("listener-state")).toHaveAttribute("data-state", "muted");
+      await expectSilence(listener);
+    }
+    await sp.getByTestId("unmute-button").click();
+    await expectHearing(listeners[0]!);
+
+    // End: the listeners see it and their peer connections are closed; the speaker has none left.
+    await sp.getByTestId("end-session-button").click();
+    await sp.getByTestId("confirm-end-session-dialog").click();
+    await expect(sp.getByTestId("session-ended")).toBeVisible();
+    for (const listener of listeners) {
+      await expect(listener.page.getByTestId("listener-state")).toHaveAttribute("data-state", "ended");
+      await expect(listener.page.getByTestId("session-ended")).toBeVisible();
+      await expect(listener.page.getByTestId("audio-player")).toHaveCount(0);
+      await expect
+        .poll(() => listener.page.evaluate(() => (window.__earshotPeers ?? []).map((pc) => pc.connectionState)), {
+          message: `${listener.name}: every peer connection closed`,
+        })
+        .toEqual(expect.arrayContaining(["closed"]));
+      const states = await listener.page.evaluate(() => (window.__earshotPeers ?? []).map((pc) => pc.connectionState));
+      expect(states.every((s) => s === "closed"), `${listener.name}: ${states.join(",")}`).toBe(true);
+    }
+  } finally {
+    await closeAll(speaker.context, ...listeners.map((l) => l.context));
+  }
+});
