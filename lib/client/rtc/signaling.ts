@@ -66,7 +66,11 @@ export function resolveEmbeddedEndpoint(endpoint: string, page?: PageLocation): 
     throw new RtcError("CHANNEL_CONFIG", `The signaling endpoint must be ws:// or wss://, got ${url.protocol}`);
   }
   if (page) {
-    if (LOOPBACK.has(url.hostname) && !LOOPBACK.has(page.hostname)) url.host = page.host;
+    if (LOOPBACK.has(url.hostname) && !LOOPBACK.has(page.hostname)) {
+      const origin = new URL(`${page.protocol}//${page.host}`);
+      url.hostname = origin.hostname;
+      url.port = origin.port;
+    }
     if (page.protocol === "https:" && url.protocol === "ws:") url.protocol = "wss:";
   }
   return url.toString();
