@@ -136,6 +136,8 @@ export const sessionItem = z
     expiresAt: z.number().int(), // epoch seconds (TTL)
     endedAt: z.number().int().optional(),
     listenerCount: count,
+    /** When the counts last moved (epoch ms); the reconcile only corrects a session whose counts stood still. */
+    countsAt: z.number().int().optional(),
   })
   .catchall(z.unknown());
 
@@ -159,6 +161,8 @@ export const connectionItem = z
     sourceIp: z.string().optional(),
     connectedAt: z.number().int(), // epoch ms
     lastSeenAt: z.number().int(), // epoch ms
+    /** When this row's counted state (language, shard) last changed, epoch ms. */
+    changedAt: z.number().int().optional(),
     ttl: z.number().int(), // epoch seconds
   })
   .catchall(z.unknown());

@@ -45,7 +45,16 @@ export interface ControlPlane {
    * and closes connections of sessions that expired; then recomputes every
    * open session's counts from the rows that remain. Returns what it did.
    */
-  sweep(isAlive: (connection: ConnectionItem) => Promise<boolean> | boolean, options?: { graceMs?: number }): Promise<SweepReport>;
+  sweep(isAlive: (connection: ConnectionItem) => Promise<boolean> | boolean, options?: SweepOptions): Promise<SweepReport>;
+}
+
+export interface SweepOptions {
+  /** Rows younger than this may still be inside `$connect` and are left alone (default 60 s). */
+  graceMs?: number;
+  /** Counts are corrected only in sessions whose counts and rows stood still this long (default 30 s). */
+  quietMs?: number;
+  /** ...and that show the same drift twice this far apart (default 2 s). */
+  settleMs?: number;
 }
 
 export interface SweepReport {
@@ -514,33 +523,56 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
     return OK;
   }
 
-  async function reconcile(session: SessionItem): Promise<boolean> {
-    const truth = countsFromConnections(await store.listSessionConnections(session.sessionId));
-    const current = await store.getSession(session.sessionId, true);
-    if (!current) return false;
-    const languageDeltas: Partial<Record<LanguageCode, number>> = {};
-    for (const [lang, n] of Object.entries(languageDistribution(current)) as [LanguageCode, number][]) languageDeltas[lang] = -n;
-    for (const [lang, n] of Object.entries(truth.languages) as [LanguageCode, number][]) languageDeltas[lang] = (languageDeltas[lang] ?? 0) + n;
-    const shardDeltas: Record<number, number> = {};
+  /** What a session's counts should move by to match its connection rows, as seen now. */
+  async function observeDrift(sessionId: string) {
+    const current = await store.getSession(sessionId, true);
+    if (!current) return undefined;
+    const rows = await store.listSessionConnections(sessionId);
+    const truth = countsFromConnections(rows);
+    const languages: Partial<Record<LanguageCode, number>> = {};
+    for (const [lang, n] of Object.entries(languageDistribution(current)) as [LanguageCode, number][]) languages[lang] = -n;
+    for (const [lang, n] of Object.entries(truth.languages) as [LanguageCode, number][]) languages[lang] = (languages[lang] ?? 0) + n;
+    // languageDistribution keeps positive counts only: a negative one is repaired through the total.
+    const total = truth.total - current.listenerCount;
+    const shards: Record<number, number> = {};
     for (let k = 0; k < current.channelCount; k++) {
       const stored = current[shardViewersAttribute(k)];
       const d = (truth.shards[k] ?? 0) - (typeof stored === "number" ? stored : 0);
-      if (d !== 0) shardDeltas[k] = d;
+      if (d !== 0) shards[k] = d;
     }
-    // Negative per-language counts never come from languageDistribution (it keeps positives only): fix the total too.
-    const totalDrift = truth.total - current.listenerCount - Object.values(languageDeltas).reduce((a, b) => a + (b ?? 0), 0);
-    const changed = Object.values(languageDeltas).some((d) => d !== 0) || Object.keys(shardDeltas).length > 0 || totalDrift !== 0;
-    if (!changed) return false;
-    await store.adjustCounts(session.sessionId, languageDeltas, shardDeltas);
-    if (totalDrift !== 0) await store.adjustListenerTotal(session.sessionId, totalDrift);
-    notifier.countsChanged(session.sessionId);
-    logger.info("counts reconciled", { sessionId: session.sessionId, listeners: truth.total });
+    for (const [lang, d] of Object.entries(languages)) if (d === 0) delete languages[lang as LanguageCode];
+    const lastChange = Math.max(current.countsAt ?? 0, ...rows.map((r) => r.changedAt ?? 0));
+    const key = JSON.stringify([total, languages, shards, current.countsAt ?? 0]);
+    return { languages, shards, total, countsAt: current.countsAt ?? 0, lastChange, key, drift: total !== 0 || Object.keys(languages).length > 0 || Object.keys(shards).length > 0 };
+  }
+
+  /**
+   * Corrects counts that drifted from the connection rows (a crash between
+   * marking a row and adding to the count, a failed count write). Joins and
+   * leaves in flight look like drift for a moment, so only a session whose
+   * counts and rows stood still for `quietMs`, and that shows the same drift
+   * twice `settleMs` apart, is corrected, by a write conditional on the
+   * counts not having moved since.
+   */
+  async function reconcile(sessionId: string, quietMs: number, settleMs: number): Promise<boolean> {
+    const first = await observeDrift(sessionId);
+    if (!first?.drift || Date.now() - first.lastChange < quietMs) return false;
+    if (settleMs > 0) await new Promise((r) => setTimeout(r, settleMs));
+    const second = await observeDrift(sessionId);
+    if (!second || second.key !== first.key) return false;
+    // Undefined when the counts moved meanwhile (or the session is gone): the next sweep looks again.
+    const after = await store.adjustCounts(sessionId, second.languages, second.shards, { total: second.total, expectCountsAt: second.countsAt });
+    if (!after) return false;
+    notifier.countsChanged(sessionId);
+    logger.info("counts reconciled", { sessionId, listeners: after.listenerCount });
     return true;
   }
 
-  async function sweep(isAlive: (c: ConnectionItem) => Promise<boolean> | boolean, options: { graceMs?: number } = {}): Promise<SweepReport> {
+  async function sweep(isAlive: (c: ConnectionItem) => Promise<boolean> | boolean, options: SweepOptions = {}): Promise<SweepReport> {
     const report: SweepReport = { scanned: 0, removed: 0, expired: 0, corrected: 0 };
     const graceMs = options.graceMs ?? 60_000;
+    const quietMs = options.quietMs ?? 30_000;
+    const settleMs = options.settleMs ?? 2_000;
     const sessions = new Map<string, SessionItem | undefined>();
     for await (const c of store.scanConnections()) {
       report.scanned++;
@@ -566,7 +598,7 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
     }
     for await (const session of store.scanOpenSessions()) {
       try {
-        if (await reconcile(session)) report.corrected++;
+        if (await reconcile(session.sessionId, quietMs, settleMs)) report.corrected++;
       } catch (error) {
         logger.warn("reconcile failed", { sessionId: session.sessionId, error });
       }

@@ -75,7 +75,14 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
 
   const dynamo: LocalDynamo = await startLocalDynamo(first.data);
   const secrets = await loadOrCreateSecrets(first);
-  const server = createServer();
+  // Until everything is up, requests get 503 with Retry-After rather than waiting on a handler that is not there yet.
+  let ready = false;
+  const server = createServer((req, res) => {
+    if (ready) return;
+    res.writeHead(503, { "content-type": "application/json", "retry-after": "1" }).end(
+      JSON.stringify({ error: { code: "INTERNAL_ERROR", message: "Earshot is starting; retry in a moment." } }),
+    );
+  });
   await new Promise<void>((done, fail) => {
     server.once("error", fail);
     server.listen(first.port, first.host, () => (server.off("error", fail), done()));
@@ -125,7 +132,8 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
   });
   // Nothing survives a restart but the store: every connection row is stale. Un-count them all
   // and recompute counts before the first client comes back.
-  const boot = await plane.sweep(() => false, { graceMs: 0 });
+  // Nothing is in flight before the first client: no grace, no quiet period, no settling.
+  const boot = await plane.sweep(() => false, { graceMs: 0, quietMs: 0, settleMs: 0 });
   if (boot.scanned > 0) log.info("swept connections left by the previous run", { ...boot });
   gateway.attach(plane);
   let sweeping = false;
@@ -157,6 +165,7 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
     nextClose = () => app.close();
   }
 
+  ready = true;
   server.on("request", (req, res) => {
     // Route handlers cannot see the socket: hand them the peer address, overwriting anything the client sent.
     req.headers[CLIENT_IP_HEADER] = req.socket.remoteAddress ?? "";

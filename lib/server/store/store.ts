@@ -306,11 +306,17 @@ export class Store {
    * Atomically adds to the listener counts (total and per language) and to
    * the viewers of signaling shards; returns the session after the change.
    */
-  async adjustCounts(sessionId: string, languages: CountDeltas, shards: Record<number, number> = {}): Promise<SessionItem | undefined> {
+  async adjustCounts(
+    sessionId: string,
+    languages: CountDeltas,
+    shards: Record<number, number> = {},
+    correction?: { total: number; expectCountsAt: number },
+  ): Promise<SessionItem | undefined> {
     const langEntries = Object.entries(languages).filter(([, d]) => d !== 0) as [LanguageCode, number][];
     const shardEntries = Object.entries(shards).filter(([, d]) => d !== 0);
-    if (langEntries.length === 0 && shardEntries.length === 0) return this.getSession(sessionId, true);
-    const total = langEntries.reduce((sum, [, d]) => sum + d, 0);
+    const expectCountsAt = correction?.expectCountsAt;
+    const total = correction ? correction.total : langEntries.reduce((sum, [, d]) => sum + d, 0);
+    if (langEntries.length === 0 && shardEntries.length === 0 && total === 0) return this.getSession(sessionId, true);
     const names: Record<string, string> = {};
     const values: Record<string, number> = {};
     const adds: string[] = [];
@@ -333,10 +339,16 @@ export class Store {
         new UpdateCommand({
           TableName: this.tables.sessions,
           Key: { sessionId },
-          UpdateExpression: `ADD ${adds.join(", ")}`,
-          ConditionExpression: "attribute_exists(sessionId)",
+          UpdateExpression: `ADD ${adds.join(", ")} SET countsAt = :countsAt`,
+          // A correction applies only if the counts have not moved since they were read.
+          ConditionExpression:
+            expectCountsAt === undefined
+              ? "attribute_exists(sessionId)"
+              : expectCountsAt === 0
+                ? "attribute_exists(sessionId) AND attribute_not_exists(countsAt)"
+                : "attribute_exists(sessionId) AND countsAt = :seen",
           ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
-          ExpressionAttributeValues: values,
+          ExpressionAttributeValues: { ...values, ":countsAt": this.now(), ...(expectCountsAt ? { ":seen": expectCountsAt } : {}) },
           ReturnValues: "ALL_NEW",
         }),
       );
@@ -344,24 +356,6 @@ export class Store {
     } catch (error) {
       if (isConditionFailure(error)) return undefined; // session deleted: nothing to count
       throw error;
-    }
-  }
-
-  /** Moves only the total (repair after drift; per-language counts move with adjustCounts). */
-  async adjustListenerTotal(sessionId: string, delta: number): Promise<void> {
-    if (delta === 0) return;
-    try {
-      await this.once.send(
-        new UpdateCommand({
-          TableName: this.tables.sessions,
-          Key: { sessionId },
-          UpdateExpression: "ADD listenerCount :d",
-          ConditionExpression: "attribute_exists(sessionId)",
-          ExpressionAttributeValues: { ":d": delta },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
     }
   }
 
@@ -460,7 +454,7 @@ export class Store {
   async markJoined(connectionId: string, sessionId: string, language: LanguageCode): Promise<ConnectionItem | undefined> {
     return this.updateConnection(
       connectionId,
-      "SET joinedLanguage = :l, targetLanguage = :l, lastSeenAt = :now",
+      "SET joinedLanguage = :l, targetLanguage = :l, lastSeenAt = :now, changedAt = :now",
       "attribute_exists(connectionId) AND sessionId = :sid AND #role = :listener",
       { ":l": language, ":sid": sessionId, ":listener": "listener", ":now": this.now() },
     );
@@ -486,7 +480,7 @@ export class Store {
   async markLanguage(connectionId: string, language: LanguageCode): Promise<ConnectionItem | undefined> {
     return this.updateConnection(
       connectionId,
-      "SET joinedLanguage = :l, targetLanguage = :l, lastSeenAt = :now",
+      "SET joinedLanguage = :l, targetLanguage = :l, lastSeenAt = :now, changedAt = :now",
       "attribute_exists(joinedLanguage)",
       { ":l": language, ":now": this.now() },
     );
@@ -494,7 +488,7 @@ export class Store {
 
   /** Un-counts a listener; returns the row before, or undefined if it was not joined. */
   async markLeft(connectionId: string): Promise<ConnectionItem | undefined> {
-    return this.updateConnection(connectionId, "REMOVE joinedLanguage, channelIndex SET lastSeenAt = :now", "attribute_exists(joinedLanguage)", {
+    return this.updateConnection(connectionId, "REMOVE joinedLanguage, channelIndex SET lastSeenAt = :now, changedAt = :now", "attribute_exists(joinedLanguage)", {
       ":now": this.now(),
     });
   }
@@ -503,9 +497,9 @@ export class Store {
   async setViewerChannel(connectionId: string, shard: number, viewerClientId: string): Promise<ConnectionItem | undefined> {
     return this.updateConnection(
       connectionId,
-      "SET channelIndex = :k, viewerClientId = :v",
+      "SET channelIndex = :k, viewerClientId = :v, changedAt = :now",
       "attribute_exists(connectionId) AND attribute_not_exists(channelIndex)",
-      { ":k": shard, ":v": viewerClientId },
+      { ":k": shard, ":v": viewerClientId, ":now": this.now() },
     );
   }
 
