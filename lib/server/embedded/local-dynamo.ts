@@ -2,7 +2,6 @@ import { mkdirSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { resolve } from "node:path";
-import type { AddressInfo } from "node:net";
 import { CreateTableCommand, DescribeTableCommand, ResourceInUseException } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { TABLES, createTableInput, type TableKey } from "../../core/schema";
