@@ -26,6 +26,8 @@ const subscribeStorage = (onChange: () => void) => {
   window.addEventListener("storage", onChange);
   return () => window.removeEventListener("storage", onChange);
 };
+const subscribeNothing = () => () => undefined;
+
 function readStoredLanguage(): LanguageCode | undefined {
   try {
     const value = window.localStorage.getItem(LANGUAGE_KEY);
@@ -108,6 +110,8 @@ export interface ListenerPageClientProps {
 
 export function ListenerPageClient({ session, wsUrl, initialLanguage }: ListenerPageClientProps) {
   const storedLanguage = useSyncExternalStore(subscribeStorage, readStoredLanguage, () => undefined);
+  // The server renders the Listen button disabled: a tap before the page's script runs would be lost.
+  const hydrated = useSyncExternalStore(subscribeNothing, () => true, () => false);
   const [chosenLanguage, setChosenLanguage] = useState<LanguageCode>();
   const language = chosenLanguage ?? initialLanguage ?? storedLanguage ?? session.sourceLanguage;
 
@@ -316,7 +320,14 @@ export function ListenerPageClient({ session, wsUrl, initialLanguage }: Listener
               </Button>
             </>
           ) : (
-            <Button size="xl" className="w-full" onClick={() => void listen()} busy={phase === "joining"} data-testid="listen-button">
+            <Button
+              size="xl"
+              className="w-full"
+              onClick={() => void listen()}
+              busy={phase === "joining"}
+              disabled={!hydrated}
+              data-testid="listen-button"
+            >
               {phase === "joining" ? "Connecting…" : phase === "left" ? "Listen again" : "Listen"}
             </Button>
           )}

@@ -1,67 +1,13 @@
 import { expect, type Browser, type BrowserContext, type Page } from "@playwright/test";
 import { DEMO_EMAIL, DEMO_PASSWORD } from "./env";
+import { inboundPackets } from "./harness";
+import { instrumentPage } from "./instrument";
 import { TONE_HZ } from "./tone";
 
 /**
  * Page helpers for the end-to-end tests. Every wait is on a real condition
  * (a visible state, a count, audio statistics moving), never on a timer.
  */
-
-// ---------------------------------------------------------------------------
-// In-page instrumentation (test-only, added with addInitScript)
-
-declare global {
-  interface Window {
-    __earshotPeers?: RTCPeerConnection[];
-    __earshotProbe?: () => { rms: number; peakHz: number } | null;
-  }
-}
-
-/**
- * Keeps every RTCPeerConnection the page creates (to read getStats), and a
- * probe that measures the audio the page plays: the `<audio>` element's
- * stream through an AnalyserNode of its own, for level (RMS) and the
- * dominant frequency. Runs in the page before the app's scripts.
- */
-function instrumentPage(): void {
-  const peers: RTCPeerConnection[] = [];
-  window.__earshotPeers = peers;
-  const Native = window.RTCPeerConnection;
-  window.RTCPeerConnection = new Proxy(Native, {
-    construct(target, args: ConstructorParameters<typeof RTCPeerConnection>) {
-      const pc = new target(...args);
-      peers.push(pc);
-      return pc;
-    },
-  });
-
-  let ctx: AudioContext | undefined;
-  let probed: { stream: MediaStream; analyser: AnalyserNode } | undefined;
-  window.__earshotProbe = () => {
-    const el = document.querySelector<HTMLAudioElement>("audio[data-earshot-playback]");
-    const stream = el?.srcObject instanceof MediaStream ? el.srcObject : undefined;
-    if (!stream || stream.getAudioTracks().length === 0) return null;
-    ctx ??= new AudioContext();
-    if (ctx.state === "suspended") void ctx.resume();
-    if (probed?.stream !== stream) {
-      const analyser = ctx.createAnalyser();
-      analyser.fftSize = 8192;
-      analyser.smoothingTimeConstant = 0;
-      ctx.createMediaStreamSource(stream).connect(analyser);
-      probed = { stream, analyser };
-    }
-    const { analyser } = probed;
-    const time = new Float32Array(analyser.fftSize);
-    analyser.getFloatTimeDomainData(time);
-    let sum = 0;
-    for (const s of time) sum += s * s;
-    const freq = new Float32Array(analyser.frequencyBinCount);
-    analyser.getFloatFrequencyData(freq);
-    let peak = 0;
-    for (let i = 1; i < freq.length; i++) if (freq[i]! > freq[peak]!) peak = i;
-    return { rms: Math.sqrt(sum / time.length), peakHz: (peak * ctx.sampleRate) / analyser.fftSize };
-  };
-}
 
 /**
  * RMS thresholds. The fake mic's tone peaks at 0.5 (RMS 0.35); the speaker's
@@ -70,6 +16,8 @@ function instrumentPage(): void {
  */
 export const HEARING_LEVEL = 0.01;
 export const SILENCE_LEVEL = 0.002;
+
+export { inboundPackets };
 
 // ---------------------------------------------------------------------------
 // Speaker
@@ -135,21 +83,6 @@ export async function pressListen(listener: Listener): Promise<void> {
 
 async function levelOf(page: Page, testId: string): Promise<number> {
   return Number((await page.getByTestId(testId).getAttribute("data-level")) ?? "0");
-}
-
-/** inbound-rtp audio packetsReceived over the page's open peer connections. */
-export async function inboundPackets(page: Page): Promise<number> {
-  return page.evaluate(async () => {
-    let total = 0;
-    for (const pc of window.__earshotPeers ?? []) {
-      if (pc.connectionState === "closed") continue;
-      const stats = await pc.getStats();
-      stats.forEach((r: { type: string; kind?: string; packetsReceived?: number }) => {
-        if (r.type === "inbound-rtp" && r.kind === "audio") total += r.packetsReceived ?? 0;
-      });
-    }
-    return total;
-  });
 }
 
 /** The speaker's peer connections that are up, and the Opus parameters each sends with. */
