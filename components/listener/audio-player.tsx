@@ -24,11 +24,32 @@ export interface ListenerAudioPlayerProps {
   active: boolean;
   /** The audio connection's state, for the page's status pill. */
   onMediaStateChange?: (state: ListenerMediaState) => void;
+  /** A getMediaChannel already sent with the join (see prefetchMediaChannel); used for the first attempt. */
+  prefetchedChannel?: Promise<MediaChannelMessage | undefined>;
 }
 
 /** Loads the WebRTC module (the KVS SDK) only when someone listens; the Listen click starts it early. */
 export function preloadViewer(): Promise<typeof import("@/lib/client/rtc/viewer")> {
   return import("@/lib/client/rtc/viewer");
+}
+
+/**
+ * Asks for the audio channel right behind joinSession, on the same socket: the
+ * embedded gateway answers one connection's messages in order, so it is ready
+ * as soon as the join is. Where they may be handled out of order (API Gateway
+ * and Lambda) the early request can fail; the player then asks again.
+ */
+export function prefetchMediaChannel(channel: ControlChannel): Promise<MediaChannelMessage | undefined> {
+  return channel.request({ action: "getMediaChannel" }).then(
+    (reply) => (reply.type === "mediaChannel" ? reply : undefined),
+    () => undefined,
+  );
+}
+
+/** A prefetched channel is used only while its grant has a good margin left. */
+function stillFresh(message: MediaChannelMessage | undefined): message is MediaChannelMessage {
+  const expires = message?.channels[0]?.grantExpiresAt;
+  return message !== undefined && (expires === undefined || expires - Date.now() / 1000 > 30);
 }
 
 async function requestViewerChannel(channel: ControlChannel): Promise<MediaChannelMessage> {
@@ -57,7 +78,7 @@ const STATE_TEXT: Record<ListenerMediaState, string> = {
  * broadcast is live, offers again when the speaker comes back after a stop,
  * and closes its connection when it unmounts (left, ended).
  */
-export function ListenerAudioPlayer({ channel, broadcastState, active, onMediaStateChange }: ListenerAudioPlayerProps) {
+export function ListenerAudioPlayer({ channel, broadcastState, active, onMediaStateChange, prefetchedChannel }: ListenerAudioPlayerProps) {
   const [viewer, setViewer] = useState<ListenerConnection>();
   const [mediaState, setMediaState] = useState<ListenerMediaState>("idle");
   const [stream, setStream] = useState<MediaStream>();
@@ -66,11 +87,15 @@ export function ListenerAudioPlayer({ channel, broadcastState, active, onMediaSt
   const [muted, setMuted] = useState(false);
   const wasLive = useRef<boolean | undefined>(undefined);
   const onStateRef = useRef(onMediaStateChange);
+  const prefetchRef = useRef(prefetchedChannel);
   const live = broadcastState?.live === true;
 
   useEffect(() => {
     onStateRef.current = onMediaStateChange;
   }, [onMediaStateChange]);
+  useEffect(() => {
+    prefetchRef.current = prefetchedChannel;
+  }, [prefetchedChannel]);
 
   // One viewer per joined channel.
   useEffect(() => {
@@ -80,7 +105,13 @@ export function ListenerAudioPlayer({ channel, broadcastState, active, onMediaSt
     preloadViewer().then(
       ({ ListenerConnection }) => {
         if (disposed) return;
-        created = new ListenerConnection({ requestChannel: () => requestViewerChannel(channel), isFatal });
+        const requestChannel = async () => {
+          const early = prefetchRef.current;
+          prefetchRef.current = undefined;
+          const message = early ? await early : undefined;
+          return stillFresh(message) ? message : requestViewerChannel(channel);
+        };
+        created = new ListenerConnection({ requestChannel, isFatal });
         created.on("stateChanged", (state) => {
           setMediaState(state);
           onStateRef.current?.(state);

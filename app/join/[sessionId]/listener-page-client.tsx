@@ -1,7 +1,7 @@
 "use client";
 
 import { useEffect, useRef, useState, useSyncExternalStore } from "react";
-import type { BroadcastState, ServerMessage } from "@/lib/core/protocol";
+import type { BroadcastState, MediaChannelMessage, ServerMessage } from "@/lib/core/protocol";
 import { isLanguageCode, type LanguageCode } from "@/lib/core/languages";
 import { ControlChannel, ControlChannelError, type ConnectionState } from "@/lib/client/control-channel";
 import { controlBaseUrl } from "@/lib/client/ws-url";
@@ -12,7 +12,7 @@ import { Card } from "@/components/ui/card";
 import { Select } from "@/components/ui/select";
 import { StatusPill, type Tone } from "@/components/ui/status-pill";
 import { ButtonLink } from "@/components/ui/button";
-import { ListenerAudioPlayer, preloadViewer, type ListenerMediaState } from "@/components/listener/audio-player";
+import { ListenerAudioPlayer, prefetchMediaChannel, preloadViewer, type ListenerMediaState } from "@/components/listener/audio-player";
 import { unlockPlayback } from "@/lib/client/media/playback";
 import { describeError } from "@/components/shared/describe-error";
 import { languageOptions } from "@/components/shared/language-options";
@@ -122,6 +122,7 @@ export function ListenerPageClient({ session, wsUrl, initialLanguage }: Listener
   const [error, setError] = useState<string>();
   const [switching, setSwitching] = useState(false);
   const [mediaState, setMediaState] = useState<ListenerMediaState>("idle");
+  const [mediaPrefetch, setMediaPrefetch] = useState<Promise<MediaChannelMessage | undefined>>();
   const [channel, setChannel] = useState<ControlChannel>();
   const channelRef = useRef<ControlChannel | undefined>(undefined);
   const languageRef = useRef(language);
@@ -211,7 +212,10 @@ export function ListenerPageClient({ session, wsUrl, initialLanguage }: Listener
     setChannel(ch);
     try {
       await ch.connect();
-      await join(ch);
+      const joined = join(ch);
+      // Sent right behind joinSession: the audio channel is on its way while the join is answered.
+      setMediaPrefetch(prefetchMediaChannel(ch));
+      await joined;
       if (channelRef.current === ch) setPhase("listening");
     } catch (e) {
       if (channelRef.current !== ch) return;
@@ -314,6 +318,7 @@ export function ListenerPageClient({ session, wsUrl, initialLanguage }: Listener
                 broadcastState={broadcast}
                 active
                 onMediaStateChange={setMediaState}
+                prefetchedChannel={mediaPrefetch}
               />
               <Button variant="secondary" size="lg" onClick={() => void leave()} data-testid="leave-button">
                 Leave

@@ -31,7 +31,9 @@ export function unlockPlayback(): void {
   const el = playbackElement();
   if (!el.srcObject && typeof MediaStream !== "undefined") el.srcObject = new MediaStream();
   void el.play().catch(() => undefined);
-  resumeAudioContext();
+  // The AudioContext (level meter only) can take tens of ms to create: not before the connection starts.
+  // Browsers keep the click's activation for a moment, so it may still start.
+  setTimeout(resumeAudioContext, 0);
 }
 
 /** Plays the stream through the element (undefined detaches it). Resolves false when the browser blocked playback. */

@@ -1,6 +1,6 @@
 import { expect, type Browser, type BrowserContext, type Page } from "@playwright/test";
 import { DEMO_EMAIL, DEMO_PASSWORD } from "./env";
-import { inboundPackets } from "./harness";
+import { addInitScript, inboundPackets } from "./harness";
 import { instrumentPage } from "./instrument";
 import { TONE_HZ } from "./tone";
 
@@ -52,7 +52,7 @@ export async function goLive(page: Page): Promise<void> {
 
 export async function speakerSignedInContext(browser: Browser): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ permissions: ["microphone"] });
-  await context.addInitScript(instrumentPage);
+  await addInitScript(context, instrumentPage);
   const page = await context.newPage();
   await signInAsSpeaker(page);
   return { context, page };
@@ -70,7 +70,7 @@ export interface Listener {
 /** A listener in a context of its own (its own cookies and storage, as another phone). */
 export async function openListener(browser: Browser, sessionId: string, language: string, name: string): Promise<Listener> {
   const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
-  await context.addInitScript(instrumentPage);
+  await addInitScript(context, instrumentPage);
   const page = await context.newPage();
   await page.goto(`/join/${sessionId}?lang=${language}`);
   await expect(page.getByTestId("language-select")).toHaveValue(language);

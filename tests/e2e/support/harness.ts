@@ -23,7 +23,7 @@ export interface LiveSpeaker {
 /** Signs in through /signin, creates a session and goes live; resolves once the speaker is on air. */
 export async function startLiveSpeaker(browser: Browser, baseURL: string, title: string): Promise<LiveSpeaker> {
   const context = await browser.newContext({ baseURL, permissions: ["microphone"] });
-  await context.addInitScript(instrumentPage);
+  await addInitScript(context, instrumentPage);
   const page = await context.newPage();
   await page.goto("/speaker");
   await page.waitForURL(/\/signin/);
@@ -41,10 +41,20 @@ export async function startLiveSpeaker(browser: Browser, baseURL: string, title:
   return { context, page, sessionId };
 }
 
+/**
+ * Adds an init script from a function. Under tsx (the benchmarks), esbuild's
+ * keepNames wraps named functions in a `__name()` helper that does not exist
+ * in the page; the script brings a stand-in.
+ */
+export async function addInitScript<A>(context: BrowserContext, fn: (arg: A) => void, arg?: A): Promise<void> {
+  const content = `var __name = (f) => f;\n(${fn.toString()})(${arg === undefined ? "" : JSON.stringify(arg)});`;
+  await context.addInitScript({ content });
+}
+
 /** A phone-sized listener context with the page instrumentation. */
 export async function listenerContext(browser: Browser, baseURL: string): Promise<BrowserContext> {
   const context = await browser.newContext({ baseURL, viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
-  await context.addInitScript(instrumentPage);
+  await addInitScript(context, instrumentPage);
   return context;
 }
 

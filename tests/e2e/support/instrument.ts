@@ -68,6 +68,8 @@ export function instrumentPage(): void {
 export function watchFirstAudio(threshold: number): void {
   let ctx: AudioContext | undefined;
   let current: { stream: MediaStream; analyser: AnalyserNode; buf: Float32Array<ArrayBuffer> } | undefined;
+  // Creating an AudioContext takes tens of ms in a fresh renderer: do it while the page idles, not when the audio arrives.
+  requestIdleCallback(() => (ctx ??= new AudioContext()), { timeout: 2000 });
   const frame = () => {
     if (window.__earshotFirstAudio !== undefined) return;
     const el = document.querySelector<HTMLAudioElement>("audio[data-earshot-playback]");
