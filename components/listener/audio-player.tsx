@@ -26,6 +26,8 @@ export interface ListenerAudioPlayerProps {
   onMediaStateChange?: (state: ListenerMediaState) => void;
   /** A getMediaChannel already sent with the join (see prefetchMediaChannel); used for the first attempt. */
   prefetchedChannel?: Promise<MediaChannelMessage | undefined>;
+  /** How many `broadcastStarted` the page has seen: each new one means the speaker's media restarted, so offer again. */
+  broadcastStarts?: number;
 }
 
 /** Loads the WebRTC module (the KVS SDK) only when someone listens; the Listen click starts it early. */
@@ -78,14 +80,22 @@ const STATE_TEXT: Record<ListenerMediaState, string> = {
  * broadcast is live, offers again when the speaker comes back after a stop,
  * and closes its connection when it unmounts (left, ended).
  */
-export function ListenerAudioPlayer({ channel, broadcastState, active, onMediaStateChange, prefetchedChannel }: ListenerAudioPlayerProps) {
+export function ListenerAudioPlayer({
+  channel,
+  broadcastState,
+  active,
+  onMediaStateChange,
+  prefetchedChannel,
+  broadcastStarts = 0,
+}: ListenerAudioPlayerProps) {
   const [viewer, setViewer] = useState<ListenerConnection>();
   const [mediaState, setMediaState] = useState<ListenerMediaState>("idle");
   const [stream, setStream] = useState<MediaStream>();
   const [blocked, setBlocked] = useState(false);
   const [volume, setVolume] = useState(100);
   const [muted, setMuted] = useState(false);
-  const wasLive = useRef<boolean | undefined>(undefined);
+  /** The broadcastStarts value the viewer last (re)started for; undefined before it started. */
+  const startedFor = useRef<number | undefined>(undefined);
   const onStateRef = useRef(onMediaStateChange);
   const prefetchRef = useRef(prefetchedChannel);
   const live = broadcastState?.live === true;
@@ -131,7 +141,7 @@ export function ListenerAudioPlayer({ channel, broadcastState, active, onMediaSt
       disposed = true;
       created?.stop();
       created?.removeAllListeners();
-      wasLive.current = undefined;
+      startedFor.current = undefined;
       setViewer(undefined);
       setStream(undefined);
       setMediaState("idle");
@@ -139,15 +149,13 @@ export function ListenerAudioPlayer({ channel, broadcastState, active, onMediaSt
     };
   }, [active, channel]);
 
-  // Connect when the broadcast is live; offer again when it comes back after a stop.
+  // Connect when the broadcast is live; offer again whenever the speaker's media starts anew.
   useEffect(() => {
-    if (!viewer) return;
-    if (live) {
-      if (wasLive.current === false) viewer.restart();
-      else viewer.start();
-    }
-    wasLive.current = live;
-  }, [viewer, live]);
+    if (!viewer || !live) return;
+    if (startedFor.current === undefined) viewer.start();
+    else if (startedFor.current !== broadcastStarts) viewer.restart();
+    startedFor.current = broadcastStarts;
+  }, [viewer, live, broadcastStarts]);
 
   // The stream plays through the unlocked element.
   useEffect(() => {

@@ -156,6 +156,13 @@ export class FakeSignalingClient extends EventEmitter {
   readonly sent: Sent[] = [];
   opened = false;
   closed = false;
+  /** The SDK's private socket, as far as master.ts reads it (for the close code). */
+  readonly websocket = {
+    closeListeners: [] as ((e: { code: number }) => void)[],
+    addEventListener(type: string, fn: (e: { code: number }) => void) {
+      if (type === "close") this.closeListeners.push(fn);
+    },
+  };
   constructor(
     readonly target: SignalingTarget,
     /** What happens on open(): "open" (default), "error" (refused), or "manual" (the test decides). */
@@ -185,6 +192,11 @@ export class FakeSignalingClient extends EventEmitter {
   }
   sendIceCandidate(payload: unknown, recipient?: string) {
     this.sent.push({ kind: "ice", payload, recipient });
+  }
+  /** The relay closes the socket: the SDK emits "close" first, then later socket listeners see the code. */
+  drop(code = 1006) {
+    this.emit("close");
+    for (const fn of this.websocket.closeListeners) fn({ code });
   }
   ofKind(kind: Sent["kind"]) {
     return this.sent.filter((s) => s.kind === kind);

@@ -183,13 +183,26 @@ describe("BroadcastMaster", () => {
     await flush(30);
     FakePeerConnection.created[0]!.setState("connected");
 
-    first.emit("close");
+    first.drop(1006);
+    await vi.advanceTimersByTimeAsync(0);
     expect(master.channelStatus[0]!.state).toBe("reconnecting");
     expect(master.peerCount).toBe(1);
     await vi.advanceTimersByTimeAsync(10_000);
     expect(signaling.clients).toHaveLength(2);
     expect(master.channelStatus[0]!.state).toBe("open");
     expect(FakePeerConnection.created[0]!.closed).toBe(false);
+  });
+
+  it("stops when another page became master of the channel (closed with 4001), instead of fighting it", async () => {
+    const { master, signaling } = setup();
+    const errors: string[] = [];
+    master.on("error", (e) => errors.push(e.message));
+    await master.setChannels(masterChannels(1));
+    signaling.clients[0]!.drop(4001);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(signaling.clients).toHaveLength(1);
+    expect(master.channelStatus[0]!.state).toBe("closed");
+    expect(errors).toEqual([expect.stringMatching(/Another page took over/)]);
   });
 
   it("rejects setChannels when a channel cannot be opened at all", async () => {

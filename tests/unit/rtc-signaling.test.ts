@@ -53,3 +53,17 @@ describe("embedded signaling", () => {
     expect(setup.rtcConfiguration.iceServers).toEqual([]);
   });
 });
+
+describe("microphone errors", () => {
+  it("maps getUserMedia's exceptions to codes and sentences that say what to do", () => {
+    const err = (name: string) => Object.assign(new Error("x"), { name });
+    expect(RtcError.fromGetUserMedia(err("NotAllowedError")).code).toBe("MIC_PERMISSION_DENIED");
+    expect(RtcError.fromGetUserMedia(err("SecurityError")).code).toBe("MIC_PERMISSION_DENIED");
+    expect(RtcError.fromGetUserMedia(err("NotFoundError")).code).toBe("MIC_NOT_FOUND");
+    expect(RtcError.fromGetUserMedia(err("OverconstrainedError")).code).toBe("MIC_NOT_FOUND");
+    expect(RtcError.fromGetUserMedia(err("NotReadableError")).code).toBe("MIC_UNAVAILABLE");
+    expect(RtcError.fromGetUserMedia("weird").code).toBe("MIC_UNAVAILABLE");
+    expect(RtcError.fromGetUserMedia(err("NotAllowedError")).message).toMatch(/Allow the microphone/);
+    expect(RtcError.fromGetUserMedia(err("NotFoundError")).cause).toBeInstanceOf(Error);
+  });
+});

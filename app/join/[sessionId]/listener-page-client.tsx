@@ -123,6 +123,7 @@ export function ListenerPageClient({ session, wsUrl, initialLanguage }: Listener
   const [switching, setSwitching] = useState(false);
   const [mediaState, setMediaState] = useState<ListenerMediaState>("idle");
   const [mediaPrefetch, setMediaPrefetch] = useState<Promise<MediaChannelMessage | undefined>>();
+  const [startCount, setStartCount] = useState(0);
   const [channel, setChannel] = useState<ControlChannel>();
   const channelRef = useRef<ControlChannel | undefined>(undefined);
   const languageRef = useRef(language);
@@ -158,9 +159,13 @@ export function ListenerPageClient({ session, wsUrl, initialLanguage }: Listener
       case "broadcastResumed":
       case "broadcastMuted":
       case "broadcastUnmuted":
-      case "broadcastStarted":
       case "broadcastStopped":
         setBroadcast(message.broadcastState);
+        break;
+      case "broadcastStarted":
+        // The speaker's media (re)started, maybe from a new page with no peer connections: the player offers again.
+        setBroadcast(message.broadcastState);
+        setStartCount((n) => n + 1);
         break;
       case "sessionEnded":
         finish("ended");
@@ -319,6 +324,7 @@ export function ListenerPageClient({ session, wsUrl, initialLanguage }: Listener
                 active
                 onMediaStateChange={setMediaState}
                 prefetchedChannel={mediaPrefetch}
+                broadcastStarts={startCount}
               />
               <Button variant="secondary" size="lg" onClick={() => void leave()} data-testid="leave-button">
                 Leave

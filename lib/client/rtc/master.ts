@@ -29,6 +29,8 @@ const SDP_PER_SECOND = 5;
 const ICE_PER_SECOND = 20;
 /** A grant this close to expiry is refreshed before a reconnect. */
 const GRANT_MARGIN_S = 15;
+/** The relay closes a MASTER connection with 4001 when a newer one replaces it (docs/SIGNALING.md). */
+const REPLACED_CLOSE_CODE = 4001;
 
 export type MasterChannelState = "connecting" | "open" | "reconnecting" | "closed";
 
@@ -309,8 +311,17 @@ class MasterChannel {
       this.wire(setup.client, generation);
       await openSignaling(setup.client, this.host.openTimeoutMs);
       if (generation !== this.generation) return;
-      // After open, a close or error is a drop.
-      setup.client.on("close", () => this.dropped(generation, new RtcError("SIGNALING_FAILED", "The audio relay connection closed.")));
+      // After open, a close or error is a drop. The SDK does not pass the close code on; its socket (a
+      // private field) does, to listeners that run after the SDK's own, hence the decision a task later.
+      let closeCode: number | undefined;
+      const socket = (setup.client as unknown as { websocket?: { addEventListener?: (type: "close", fn: (e: { code: number }) => void) => void } | null }).websocket;
+      socket?.addEventListener?.("close", (e) => (closeCode = e.code));
+      setup.client.on("close", () =>
+        setTimeout(() => {
+          if (closeCode === REPLACED_CLOSE_CODE) this.replaced(generation);
+          else this.dropped(generation, new RtcError("SIGNALING_FAILED", "The audio relay connection closed."));
+        }, 0),
+      );
       setup.client.on("error", (cause: unknown) => this.dropped(generation, new RtcError("SIGNALING_FAILED", undefined, { cause })));
       this.everOpened = true;
       this.retryCount = 0;
@@ -321,6 +332,16 @@ class MasterChannel {
     } catch (error) {
       this.dropped(generation, error instanceof RtcError ? error : new RtcError("SIGNALING_FAILED", undefined, { cause: error }));
     }
+  }
+
+  /** Another page became MASTER of this channel (the most recent one wins, as in KVS): stop, do not fight it. */
+  private replaced(generation: number): void {
+    if (generation !== this.generation || this.state === "closed") return;
+    this.generation++;
+    closeSignaling(this.client);
+    this.client = undefined;
+    this.setState("closed");
+    this.host.failed(new RtcError("SIGNALING_FAILED", "Another page took over this broadcast. Close this one, or reload it to take the broadcast back."));
   }
 
   private dropped(generation: number, error: RtcError): void {
