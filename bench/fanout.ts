@@ -16,6 +16,8 @@ import { inboundPackets, launchChromium, listenerContext, startLiveSpeaker } fro
  */
 
 const CPU_WINDOW_MS = 10_000;
+/** Listeners who press Listen at the same moment. */
+const WAVE = 5;
 const LANGUAGES = ["de", "fr", "es", "it", "pt", "nl"] as const;
 
 interface Step {
@@ -72,6 +74,28 @@ async function measureCpu(speaker: CDPSession, listeners: CDPSession, windowMs: 
   };
 }
 
+/** Whether the page's audio connection is (or becomes) live within the timeout. */
+function isLive(page: Page, timeoutMs: number): Promise<boolean> {
+  return page
+    .locator('[data-testid="audio-player"][data-state="live"]')
+    .waitFor({ timeout: timeoutMs })
+    .then(
+      () => true,
+      () => false,
+    );
+}
+
+/** Whether the page's inbound RTP packet count rises above `was` within the timeout (read every 250 ms). */
+async function packetsRise(page: Page, was: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const now = await inboundPackets(page).catch(() => 0);
+    if (now > was) return true;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return false;
+}
+
 async function peerCount(page: Page): Promise<number> {
   return Number((await page.getByTestId("peer-count").textContent()) ?? "0");
 }
@@ -99,41 +123,19 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
         pages.push(page);
         fresh.push(page);
       }
-      // The step's new listeners press Listen together, as a room does when the talk starts.
+      // The step's new listeners press Listen in waves of WAVE, each wave together (a room filling up).
       const pressed = Date.now();
-      await Promise.all(fresh.map((p) => p.getByTestId("listen-button").click()));
-      const live = await Promise.all(
-        pages.map((p) =>
-          p
-            .locator('[data-testid="audio-player"][data-state="live"]')
-            .waitFor({ timeout: 120_000 })
-            .then(() => true, () => false),
-        ),
-      );
+      for (let w = 0; w < fresh.length; w += WAVE) {
+        const wave = fresh.slice(w, w + WAVE);
+        await Promise.all(wave.map((p) => p.getByTestId("listen-button").click()));
+        await Promise.all(wave.map((p) => isLive(p, 60_000)));
+      }
+      const live = await Promise.all(pages.map((p) => isLive(p, 30_000)));
       const allLiveMs = Date.now() - pressed;
       const liveCount = live.filter(Boolean).length;
       // Receiving: each live listener's inbound packets rise.
       const before = await Promise.all(pages.map((p) => inboundPackets(p).catch(() => 0)));
-      const receiving = await Promise.all(
-        pages.map((p, i) =>
-          p
-            .waitForFunction(
-              async (was) => {
-                let total = 0;
-                for (const pc of window.__earshotPeers ?? []) {
-                  if (pc.connectionState === "closed") continue;
-                  (await pc.getStats()).forEach((r: { type: string; kind?: string; packetsReceived?: number }) => {
-                    if (r.type === "inbound-rtp" && r.kind === "audio") total += r.packetsReceived ?? 0;
-                  });
-                }
-                return total > was;
-              },
-              before[i]!,
-              { timeout: 20_000, polling: 250 },
-            )
-            .then(() => true, () => false),
-        ),
-      );
+      const receiving = await Promise.all(pages.map((p, i) => packetsRise(p, before[i]!, 20_000)));
       const receivingCount = receiving.filter(Boolean).length;
       await speaker.page.waitForFunction((n) => document.querySelector('[data-testid="peer-count"]')?.textContent === String(n), target, { timeout: 30_000 }).catch(() => undefined);
       const cpu = await measureCpu(speakerCdp, listenersCdp, CPU_WINDOW_MS);
@@ -165,7 +167,8 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
   const tried = steps.slice(0, results.length);
   const markdown = [
     `Steps of ${tried.join(", ")} listeners in one session (10 per signaling channel, so ${tried.map((n) => Math.ceil(n / 10)).join(", ")} shards).`,
-    "The speaker is one Chromium (fake microphone, 440 Hz tone), the listeners another, the server a third process, all on this machine's cores.",
+    "The speaker is one Chromium (fake microphone, 440 Hz tone), the listeners another (one context per listener), the server a third process, all on this machine's cores.",
+    `New listeners press Listen in waves of ${WAVE}; "all live after" runs from the step's first press to its last listener live.`,
     `A step passes when every listener's audio connection is live and its inbound RTP packet count rises; CPU is read over ${CPU_WINDOW_MS / 1000} s with CDP \`SystemInfo.getProcessInfo\`, in % of one core.`,
     "",
     "| listeners | live | receiving | speaker peers | speaker renderer CPU | speaker Chromium CPU | listeners' Chromium CPU | server RSS | all live after |",

@@ -214,7 +214,7 @@ export function ListenerAudioPlayer({
             data-testid="listener-level"
             data-level={level.toFixed(3)}
           >
-            <div className="h-full rounded-full bg-emerald-600 transition-[width] duration-75" style={{ width: `${fraction * 100}%` }} />
+            <div className="h-full w-full origin-left rounded-full bg-emerald-600" style={{ transform: `scaleX(${fraction})` }} />
           </div>
         </div>
       </div>

@@ -25,8 +25,8 @@ export function MicLevelMeter({ level, silent }: { level: number; silent: boolea
         data-level={level.toFixed(3)}
       >
         <div
-          className={cn("h-full rounded-full transition-[width] duration-75", silent ? "bg-slate-400" : "bg-emerald-600")}
-          style={{ width: `${fraction * 100}%` }}
+          className={cn("h-full w-full origin-left rounded-full", silent ? "bg-slate-400" : "bg-emerald-600")}
+          style={{ transform: `scaleX(${fraction})` }}
         />
       </div>
     </div>

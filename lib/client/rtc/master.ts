@@ -24,9 +24,13 @@ import { closeSignaling, nextCorrelationId, openSignaling, readStatus } from "./
 
 const log = rtcLogger("rtc:master");
 
-/** KVS limits per signaling connection (the relay enforces the same). */
-const SDP_PER_SECOND = 5;
-const ICE_PER_SECOND = 20;
+/**
+ * Sending budgets per signaling connection, under KVS's 5 SDP and 20 ICE
+ * messages per second (which the relay enforces the same way): messages sent
+ * evenly can still arrive bunched, so keep a margin.
+ */
+export const SDP_PER_SECOND = 4;
+export const ICE_PER_SECOND = 16;
 /** A grant this close to expiry is refreshed before a reconnect. */
 const GRANT_MARGIN_S = 15;
 /** The relay closes a MASTER connection with 4001 when a newer one replaces it (docs/SIGNALING.md). */
@@ -53,7 +57,7 @@ export interface BroadcastMasterOptions {
   disconnectGraceMs?: number;
   /** How long one signaling connect may take, ms (default 10 000). */
   openTimeoutMs?: number;
-  /** Failed first connects before setChannels() rejects (default 3). */
+  /** Failed first connects of a channel before setChannels() rejects (default 3); the channel keeps trying. */
   initialAttempts?: number;
   createPeerConnection?: (configuration: RTCConfiguration) => RTCPeerConnection;
 }
@@ -352,11 +356,11 @@ class MasterChannel {
     // Viewers that are connected keep their audio: only new offers wait for the reconnect.
     log.warn(`signaling channel ${this.shard} dropped: ${error.message}`);
     this.failedAt ??= Date.now();
-    if (!this.everOpened && this.retryCount + 1 >= this.host.initialAttempts) {
-      this.setState("closed");
+    if (!this.everOpened && this.retryCount + 1 === this.host.initialAttempts) {
+      // Going live fails now (setChannels rejects) rather than after minutes; a channel added later keeps
+      // trying: its listeners wait for it, and the relay may just be refusing a crowd of connects to it.
       this.rejectReady(error);
       this.host.failed(error);
-      return;
     }
     const delay = this.host.policy.nextRetryDelayMs({ retryCount: this.retryCount, elapsedMs: Date.now() - this.failedAt });
     if (delay === null) {

@@ -162,7 +162,7 @@ export class ListenerConnection extends TypedEmitter<ListenerConnectionEvents> {
   private async run(): Promise<void> {
     this.teardown();
     const generation = ++this.generation;
-    const attempt: Attempt = { icePacer: new Pacer(20) };
+    const attempt: Attempt = { icePacer: new Pacer(16) }; // under KVS's 20 ICE messages per second
     this.current = attempt;
     const isCurrent = () => generation === this.generation && this.current === attempt;
     this.setState(this.everLive || this.retryCount > 0 ? "reconnecting" : "connecting");
@@ -227,6 +227,13 @@ export class ListenerConnection extends TypedEmitter<ListenerConnectionEvents> {
 
       let resends = 0;
       let offerId = "";
+      const armWatchdog = (extraMs: number) => {
+        clearTimeout(attempt.watchdog);
+        attempt.watchdog = setTimeout(
+          () => this.fail(generation, new RtcError("PEER_FAILED", "The speaker's audio did not connect in time.")),
+          (this.options.connectTimeoutMs ?? 10_000) + extraMs,
+        );
+      };
       const sendOffer = () => {
         if (!isCurrent()) return;
         offerId = nextCorrelationId("offer");
@@ -241,6 +248,7 @@ export class ListenerConnection extends TypedEmitter<ListenerConnectionEvents> {
           resends++;
           log.debug("no master on the channel yet; offering again", { delay });
           attempt.resend = setTimeout(sendOffer, delay);
+          armWatchdog(delay); // the relay keeps answering: the attempt is alive
           return;
         }
         this.fail(generation, new RtcError("SIGNALING_FAILED", `The offer was refused: ${status.errorType ?? "error"} ${status.description ?? ""}`.trim()));
@@ -248,10 +256,7 @@ export class ListenerConnection extends TypedEmitter<ListenerConnectionEvents> {
       sendOffer();
       offerSent = true;
       for (const c of early.splice(0)) sendCandidate(c);
-      attempt.watchdog = setTimeout(
-        () => this.fail(generation, new RtcError("PEER_FAILED", "The speaker's audio did not connect in time.")),
-        this.options.connectTimeoutMs ?? 10_000,
-      );
+      armWatchdog(0);
     } catch (error) {
       this.fail(generation, error);
     }
