@@ -171,6 +171,14 @@ export function ListenerAudioPlayer({
   // Leaving (unmount) detaches the stream.
   useEffect(() => () => void playStream(undefined), []);
 
+  // The Listen button that had the focus is gone: keep keyboard and screen-reader users in the player.
+  const sectionRef = useRef<HTMLElement>(null);
+  useEffect(() => {
+    if (active && (document.activeElement === document.body || document.activeElement === null)) {
+      sectionRef.current?.querySelector<HTMLButtonElement>('[data-testid="listener-mute"]')?.focus();
+    }
+  }, [active]);
+
   useEffect(() => {
     const el = playbackElement();
     el.volume = volume / 100;
@@ -189,7 +197,7 @@ export function ListenerAudioPlayer({
 
   if (!active) return null;
   return (
-    <section aria-label="Audio" data-testid="audio-player" data-state={mediaState} className="flex flex-col gap-4 rounded-xl bg-slate-50 p-4 ring-1 ring-slate-200">
+    <section ref={sectionRef} aria-label="Audio" data-testid="audio-player" data-state={mediaState} className="flex flex-col gap-4 rounded-xl bg-slate-50 p-4 ring-1 ring-slate-200">
       <div className="flex items-center gap-3">
         <span
           aria-hidden="true"
