@@ -4,6 +4,8 @@ import { parentPort, workerData } from "node:worker_threads";
 import dynalite from "dynalite";
 
 const server = dynalite({ path: workerData.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+// The SDK keeps sockets alive; a server that drops idle ones races with reuse ("socket hang up").
+server.keepAliveTimeout = 0;
 server.on("error", (error) => parentPort.postMessage({ type: "error", message: String(error?.message ?? error) }));
 server.listen(0, "127.0.0.1", () => parentPort.postMessage({ type: "listening", port: server.address().port }));
 parentPort.on("message", (msg) => {
