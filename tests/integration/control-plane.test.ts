@@ -11,6 +11,7 @@ import {
   refusal,
   speakerToken,
   startTestRuntime,
+  withinOneRateWindow,
 } from "./harness";
 
 let runtime: EmbeddedRuntime;
@@ -316,7 +317,7 @@ describe("connection lifetime", () => {
       expect(await l.closed).toMatchObject({ code: 1001, reason: "connection lifetime reached" });
       expect(await speaker.closed).toMatchObject({ code: 1001 });
       // $disconnect runs after the close; wait for its effect in the store.
-      await vi.waitFor(async () => expect((await short.services.store.getSession(sessionId, true))?.listenerCount).toBe(0), { timeout: 5000 });
+      await vi.waitFor(async () => expect((await short.services.store.getSession(sessionId, true))?.listenerCount).toBe(0), { timeout: 15_000 });
     } finally {
       await short.close();
     }
@@ -327,6 +328,7 @@ describe("rate limits", () => {
   it("refuse every lookup, a right guess too, once an IP has spent its failed-lookup budget", async () => {
     const guarded = await startTestRuntime({ EARSHOT_LIMIT_FAILED_LOOKUPS_PER_MINUTE: "3" });
     try {
+      await withinOneRateWindow();
       const { sessionId, speaker } = await createSession(guarded);
       for (let i = 0; i < 3; i++) expect((await refusal(guarded, { sessionId: `quiet-harbor-00${i}` })).status).toBe(404);
       expect(await refusal(guarded, { sessionId: "quiet-harbor-009" })).toMatchObject({ status: 429, body: { error: { code: "RATE_LIMIT_EXCEEDED" } } });
@@ -340,6 +342,7 @@ describe("rate limits", () => {
   it("answer 429 with Retry-After past the connection limit per client IP", async () => {
     const limited = await startTestRuntime({ EARSHOT_LIMIT_CONNECTS_PER_MINUTE: "3" });
     try {
+      await withinOneRateWindow();
       const statuses: number[] = [];
       for (let i = 0; i < 3; i++) statuses.push((await refusal(limited, { sessionId: "quiet-harbor-001" })).status);
       const limitedOut = await refusal(limited, { sessionId: "quiet-harbor-001" });

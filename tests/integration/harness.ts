@@ -150,3 +150,14 @@ export async function joinAsListener(runtime: EmbeddedRuntime, sessionId: string
   if (joined.type !== "sessionJoined") throw new Error(`joinSession failed: ${JSON.stringify(joined)}`);
   return client;
 }
+
+/**
+ * Rate limits count in fixed windows (e.g. a minute). A test that counts
+ * attempts starts at least `marginS` seconds before the window ends, so its
+ * attempts fall in one window (waiting out the rest of the current one if needed).
+ */
+export async function withinOneRateWindow(windowS = 60, marginS = 15): Promise<void> {
+  const nowS = Date.now() / 1000;
+  const left = windowS - (nowS % windowS);
+  if (left < marginS) await new Promise((r) => setTimeout(r, left * 1000 + 50));
+}
