@@ -43,6 +43,7 @@ export default async function SpeakerPage({ searchParams }: Props) {
     <SpeakerPageClient
       speaker={{ name: speaker.name ?? speaker.email ?? "Speaker", email: speaker.email }}
       wsUrl={config.wsUrl}
+      maxConnectionSeconds={config.ws.maxConnectionSeconds}
       resume={resume}
       notice={notice}
     />

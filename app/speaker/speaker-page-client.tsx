@@ -34,6 +34,8 @@ export interface SpeakerPageClientProps {
   speaker: { name: string; email?: string };
   /** Configured control URL; undefined: this host's /ws. */
   wsUrl?: string;
+  /** The control channel's connection cap (EARSHOT_WS_MAX_CONNECTION_SECONDS; API Gateway: 2 h): it is replaced before. */
+  maxConnectionSeconds?: number;
   resume?: ResumableSession;
   /** Shown above the form (e.g. the session in the URL has ended). */
   notice?: string;
@@ -65,7 +67,7 @@ async function fetchSpeakerToken(onSignedOut: () => void): Promise<string> {
   return ((await response.json()) as SpeakerTokenResponse).token;
 }
 
-export function SpeakerPageClient({ speaker, wsUrl, resume, notice }: SpeakerPageClientProps) {
+export function SpeakerPageClient({ speaker, wsUrl, maxConnectionSeconds, resume, notice }: SpeakerPageClientProps) {
   const router = useRouter();
   const [session, setSession] = useState<ResumableSession | undefined>(resume);
   const [broadcast, setBroadcast] = useState<BroadcastState | undefined>(
@@ -95,6 +97,7 @@ export function SpeakerPageClient({ speaker, wsUrl, resume, notice }: SpeakerPag
         query: async () => ({ token: await fetchSpeakerToken(signInAgain), sessionId: sessionIdRef.current }),
         // Signed out elsewhere: stop, the page is on its way to /signin.
         shouldReconnect: () => !signedOutRef.current,
+        maxConnectionMs: maxConnectionSeconds === undefined ? undefined : maxConnectionSeconds * 1000,
       }),
   );
 

@@ -172,7 +172,10 @@ export interface ControlChannelEvents {
   message: (message: ServerMessage) => void;
   /** The connection state changed. */
   stateChanged: (state: ConnectionState, previous: ConnectionState) => void;
-  /** A new socket is open after a drop: re-join or re-attach now. */
+  /**
+   * A new socket is open after a drop, or replaced the old one before the
+   * server's connection cap (make-before-break): re-join or re-attach now.
+   */
   reconnected: () => void;
   /** An open socket closed. */
   disconnected: (info: DisconnectInfo) => void;
@@ -252,6 +255,15 @@ export interface ControlChannelOptions {
   requestTimeoutMs?: number;
   /** Time a socket may take to open, ms (default 10 000). */
   connectTimeoutMs?: number;
+  /**
+   * The server closes a connection at this age (API Gateway: 2 h; the embedded
+   * gateway: EARSHOT_WS_MAX_CONNECTION_SECONDS, passed to the page). Before it,
+   * the channel opens a new socket, swaps to it and emits `reconnected` (the
+   * page re-joins with its clientKey, and the server closes the old socket with
+   * 4000, which is expected); the old socket is closed a little later.
+   * Undefined: no replacement.
+   */
+  maxConnectionMs?: number;
   /** Creates the socket (default: the browser's WebSocket). */
   createWebSocket?: (url: string) => WebSocketLike;
   now?: () => number;
@@ -260,6 +272,20 @@ export interface ControlChannelOptions {
 /** Close codes after which the channel does not come back: 1000 is a deliberate close (e.g. the session ended). */
 const FINAL_CLOSE_CODES = new Set([1000]);
 const HEARTBEAT_TIMEOUT_CLOSE = 4000;
+/** 1001: the server's connection cap or idle close; 1012: the server restarts. Both retry at once (no backoff wait). */
+const IMMEDIATE_RETRY_CODES = new Set([1001, 1012]);
+/** How long a replaced socket stays open for replies still on their way, ms. */
+const RETIRE_GRACE_MS = 5_000;
+
+/**
+ * When to replace a connection the server closes at `maxConnectionMs`: a
+ * margin of a quarter of the cap, at most 5 minutes, minus up to a tenth of
+ * the margin at random (a crowd joined at once is not replaced at once).
+ */
+export function replacementDelayMs(maxConnectionMs: number, random: () => number = Math.random): number {
+  const margin = Math.min(5 * 60_000, maxConnectionMs * 0.25);
+  return Math.max(1_000, maxConnectionMs - margin - random() * margin * 0.1);
+}
 
 export class ControlChannel extends TypedEmitter<ControlChannelEvents> {
   private readonly options: ControlChannelOptions;
@@ -276,6 +302,11 @@ export class ControlChannel extends TypedEmitter<ControlChannelEvents> {
   private retryTimer?: ReturnType<typeof setTimeout>;
   private connectTimer?: ReturnType<typeof setTimeout>;
   private heartbeatTimer?: ReturnType<typeof setInterval>;
+  private replaceTimer?: ReturnType<typeof setTimeout>;
+  /** A new socket opening to replace the current one before the cap (make-before-break). */
+  private successor?: WebSocketLike;
+  /** Replaced sockets still open for replies in flight; closed after RETIRE_GRACE_MS. */
+  private readonly retiring = new Set<WebSocketLike>();
   private readonly pending = new Map<string, Pending>();
   private sequence = 0;
   private readonly idPrefix = Math.random().toString(36).slice(2, 8);
@@ -357,6 +388,9 @@ export class ControlChannel extends TypedEmitter<ControlChannelEvents> {
     this.stopped = true;
     this.clearTimers();
     if (typeof window !== "undefined") window.removeEventListener("online", this.onOnline);
+    this.dropSuccessor();
+    for (const old of this.retiring) closeQuietly(old, code, reason);
+    this.retiring.clear();
     this.dropSocket(code, reason);
     this.rejectPending();
     this.initial?.reject(ControlChannelError.connectFailed(new Error("closed by the client")));
@@ -410,6 +444,7 @@ export class ControlChannel extends TypedEmitter<ControlChannelEvents> {
       this.droppedAt = undefined;
       this.setState("open");
       this.startHeartbeat(generation);
+      this.scheduleReplacement(generation);
       this.initial?.resolve();
       this.initial = undefined;
       if (reconnected) this.emit("reconnected");
@@ -456,6 +491,7 @@ export class ControlChannel extends TypedEmitter<ControlChannelEvents> {
     this.generation++; // ignore anything more from this socket
     this.socket = undefined;
     this.clearTimers();
+    this.dropSuccessor();
     this.rejectPending();
     if (this.stopped) return;
 
@@ -489,7 +525,9 @@ export class ControlChannel extends TypedEmitter<ControlChannelEvents> {
       proceed = true; // the check itself failed (offline): keep trying
     }
     if (this.stopped || generation !== this.generation) return;
-    const delay = proceed ? this.policy.nextRetryDelayMs(context) : null;
+    let delay = proceed ? this.policy.nextRetryDelayMs(context) : null;
+    // A cap or a restart announced by the server: come back at once (later retries back off as usual).
+    if (delay !== null && context.retryCount === 0 && IMMEDIATE_RETRY_CODES.has(closeCode)) delay = 0;
     if (delay === null) {
       this.stopped = true;
       this.setState("closed");
@@ -545,7 +583,105 @@ export class ControlChannel extends TypedEmitter<ControlChannelEvents> {
     clearTimeout(this.retryTimer);
     clearTimeout(this.connectTimer);
     clearInterval(this.heartbeatTimer);
-    this.retryTimer = this.connectTimer = this.heartbeatTimer = undefined;
+    clearTimeout(this.replaceTimer);
+    this.retryTimer = this.connectTimer = this.heartbeatTimer = this.replaceTimer = undefined;
+  }
+
+  // -------------------------------------------------------------------------
+  // Make-before-break replacement before the server's connection cap
+
+  private scheduleReplacement(generation: number): void {
+    const max = this.options.maxConnectionMs;
+    clearTimeout(this.replaceTimer);
+    if (max === undefined || !(max > 0)) return;
+    this.replaceTimer = setTimeout(() => void this.replace(generation), replacementDelayMs(max));
+  }
+
+  /**
+   * Opens a new socket beside the current one; once it is open, swaps to it and
+   * emits `reconnected`. If it cannot open, the current socket stays; when the
+   * server closes it at the cap, the ordinary reconnect takes over.
+   */
+  private async replace(generation: number): Promise<void> {
+    if (generation !== this.generation || this.stopped || this.currentState !== "open" || this.successor) return;
+    let url: string;
+    try {
+      const q = this.options.query;
+      const query = typeof q === "function" ? await q() : (q ?? {});
+      const base = typeof this.options.url === "function" ? this.options.url() : this.options.url;
+      url = withQuery(base, query);
+    } catch {
+      return;
+    }
+    if (generation !== this.generation || this.stopped) return;
+    let next: WebSocketLike;
+    try {
+      next = this.options.createWebSocket ? this.options.createWebSocket(url) : (new WebSocket(url) as unknown as WebSocketLike);
+    } catch {
+      return;
+    }
+    this.successor = next;
+    const openTimer = setTimeout(() => {
+      if (this.successor === next) this.dropSuccessor();
+    }, this.options.connectTimeoutMs ?? 10_000);
+    next.onclose = next.onerror = () => {
+      clearTimeout(openTimer);
+      if (this.successor === next) this.successor = undefined;
+    };
+    next.onmessage = null;
+    next.onopen = () => {
+      clearTimeout(openTimer);
+      if (this.successor !== next) return;
+      this.successor = undefined;
+      if (generation !== this.generation || this.stopped || this.currentState !== "open" || !this.socket) {
+        closeQuietly(next, 1000, "not needed");
+        return;
+      }
+      this.retire(this.socket);
+      const g = ++this.generation;
+      this.socket = next;
+      next.onmessage = (event) => {
+        if (g === this.generation) this.receive(event.data);
+      };
+      next.onclose = (event) => {
+        if (g === this.generation) this.onSocketGone(g, event.code, event.reason);
+      };
+      next.onerror = () => undefined;
+      this.startHeartbeat(g);
+      this.scheduleReplacement(g);
+      this.emit("reconnected");
+    };
+  }
+
+  /**
+   * The replaced socket: its close (the server's 4000 "replaced by a newer
+   * connection" after the re-join, or our own) is expected and ignored; only
+   * replies to requests sent on it are still read, events are not (they
+   * arrive on the new socket too).
+   */
+  private retire(old: WebSocketLike): void {
+    this.retiring.add(old);
+    old.onopen = old.onerror = null;
+    old.onclose = () => this.retiring.delete(old);
+    old.onmessage = (event) => {
+      if (typeof event.data !== "string") return;
+      try {
+        const parsed = JSON.parse(event.data) as { requestId?: unknown };
+        if (typeof parsed.requestId === "string" && this.pending.has(parsed.requestId)) this.receive(event.data);
+      } catch {
+        // not JSON: ignore
+      }
+    };
+    setTimeout(() => {
+      if (!this.retiring.delete(old)) return;
+      closeQuietly(old, 1000, "replaced by a newer connection");
+    }, RETIRE_GRACE_MS);
+  }
+
+  private dropSuccessor(): void {
+    const next = this.successor;
+    this.successor = undefined;
+    if (next) closeQuietly(next, 1000, "not needed");
   }
 
   private rejectPending(): void {
@@ -554,5 +690,15 @@ export class ControlChannel extends TypedEmitter<ControlChannelEvents> {
       pending.reject(ControlChannelError.closed(pending.action));
       this.pending.delete(id);
     }
+  }
+}
+
+/** Detaches a socket's handlers and closes it, ignoring a socket already closing. */
+function closeQuietly(socket: WebSocketLike, code: number, reason: string): void {
+  socket.onopen = socket.onmessage = socket.onclose = socket.onerror = null;
+  try {
+    socket.close(code, reason);
+  } catch {
+    // already closing
   }
 }

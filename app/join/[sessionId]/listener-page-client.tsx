@@ -104,11 +104,13 @@ export interface ListenerPageClientProps {
   session: PublicSessionInfo;
   /** Configured control URL; undefined: this host's /ws. */
   wsUrl?: string;
+  /** The control channel's connection cap (EARSHOT_WS_MAX_CONNECTION_SECONDS; API Gateway: 2 h): it is replaced before. */
+  maxConnectionSeconds?: number;
   /** From ?lang=, already validated. */
   initialLanguage?: LanguageCode;
 }
 
-export function ListenerPageClient({ session, wsUrl, initialLanguage }: ListenerPageClientProps) {
+export function ListenerPageClient({ session, wsUrl, maxConnectionSeconds, initialLanguage }: ListenerPageClientProps) {
   const storedLanguage = useSyncExternalStore(subscribeStorage, readStoredLanguage, () => undefined);
   // The server renders the Listen button disabled: a tap before the page's script runs would be lost.
   const hydrated = useSyncExternalStore(subscribeNothing, () => true, () => false);
@@ -202,6 +204,7 @@ export function ListenerPageClient({ session, wsUrl, initialLanguage }: Listener
       },
       // A few quick retries first; after that, only while the session is still open.
       shouldReconnect: async ({ retryCount }) => retryCount < 2 || (await sessionIsOpen(session.sessionId)),
+      maxConnectionMs: maxConnectionSeconds === undefined ? undefined : maxConnectionSeconds * 1000,
     });
     ch.on("disconnected", ({ willReconnect }) => {
       if (channelRef.current !== ch || willReconnect) return;

@@ -36,5 +36,5 @@ export default async function ListenPage({ params, searchParams }: Props) {
   }
   if (session.status === "ended") return <SessionUnavailable reason="ended" code={sessionId} />;
 
-  return <ListenerPageClient session={session} wsUrl={services.config.wsUrl} initialLanguage={lang} />;
+  return <ListenerPageClient session={session} wsUrl={services.config.wsUrl} maxConnectionSeconds={services.config.ws.maxConnectionSeconds} initialLanguage={lang} />;
 }
