@@ -5,6 +5,9 @@ import { startEmbedded } from "./runtime";
  * `npm start` (production build) and `npm run dev` (hot reload): the whole
  * of Earshot in this one process.
  */
+// Earshot supports Node 20 and later; the AWS SDK's notice about its own future Node 22 floor is not news at every start.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
 async function main(): Promise<void> {
   const dev = process.argv.includes("--dev");
   const started = Date.now();

@@ -97,7 +97,9 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
   env.EARSHOT_TOKEN_PRIVATE_KEY ??= secrets.privateKey;
   env.EARSHOT_TOKEN_PUBLIC_KEY ??= secrets.publicKey;
   env.NEXTAUTH_SECRET ??= secrets.nextAuthSecret;
-  env.NEXTAUTH_URL ??= publicUrl;
+  // Sign-in works under whatever host the browser used (localhost, 127.0.0.1, a LAN address):
+  // next-auth takes its origin from the Host header, which this server alone fills (see below).
+  if (!env.NEXTAUTH_URL) env.AUTH_TRUST_HOST = "true";
   // Next's route handlers read process.env; without the web app, the env stays the caller's own.
   if (web !== "none" && env !== process.env) Object.assign(process.env, env);
   resetConfig();
@@ -169,6 +171,12 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
   server.on("request", (req, res) => {
     // Route handlers cannot see the socket: hand them the peer address, overwriting anything the client sent.
     req.headers[CLIENT_IP_HEADER] = req.socket.remoteAddress ?? "";
+    if (!config.trustProxy) {
+      // No proxy in front: forwarding headers can only be the client's own inventions.
+      delete req.headers["x-forwarded-host"];
+      delete req.headers["x-forwarded-for"];
+      req.headers["x-forwarded-proto"] = "http";
+    }
     if (nextHandler) {
       nextHandler(req, res).catch((error: unknown) => {
         log.error("request failed", { url: req.url, error });
