@@ -68,6 +68,11 @@ export class TestClient {
     return new Promise((resolve) => this.waiters.push({ match, resolve: resolve as (m: Msg) => void }));
   }
 
+  /** Forgets messages received so far, so that next() waits for what comes after this point. */
+  clear(): void {
+    this.messages.length = 0;
+  }
+
   send(message: Record<string, unknown> | string): void {
     this.ws.send(typeof message === "string" ? message : JSON.stringify(message));
   }
