@@ -153,7 +153,7 @@ export function ListenerAudioPlayer({
   useEffect(() => {
     if (!viewer || !live) return;
     if (startedFor.current === undefined) viewer.start();
-    else if (startedFor.current !== broadcastStarts) viewer.restart();
+    else if (startedFor.current !== broadcastStarts) void viewer.restartUnlessFlowing();
     startedFor.current = broadcastStarts;
   }, [viewer, live, broadcastStarts]);
 

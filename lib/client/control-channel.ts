@@ -275,7 +275,7 @@ const HEARTBEAT_TIMEOUT_CLOSE = 4000;
 /** 1001: the server's connection cap or idle close; 1012: the server restarts. Both retry at once (no backoff wait). */
 const IMMEDIATE_RETRY_CODES = new Set([1001, 1012]);
 /** How long a replaced socket stays open for replies still on their way, ms. */
-const RETIRE_GRACE_MS = 5_000;
+const RETIRE_GRACE_MS = 2_000;
 
 /**
  * When to replace a connection the server closes at `maxConnectionMs`: a

@@ -113,6 +113,28 @@ export class ListenerConnection extends TypedEmitter<ListenerConnectionEvents> {
     void this.run();
   }
 
+  /**
+   * The speaker's broadcast started again. A new speaker page has none of our
+   * state: offer again. But when our peer connection still carries audio (the
+   * same page announced itself again after its control channel dropped, or
+   * after a server restart), tearing it down would only cut the audio: keep it.
+   */
+  async restartUnlessFlowing(sampleMs = 1_000): Promise<void> {
+    const pc = this.current?.pc;
+    const generation = this.generation;
+    if (this.stateValue === "live" && pc && pc.connectionState === "connected") {
+      const before = await inboundAudioPackets(pc);
+      await new Promise((resolve) => setTimeout(resolve, sampleMs));
+      if (generation !== this.generation || this.current?.pc !== pc) return; // it moved on by itself meanwhile
+      const after = await inboundAudioPackets(pc);
+      if (pc.connectionState === "connected" && after > before) {
+        log.debug("broadcast started again; the audio still flows, keeping the connection");
+        return;
+      }
+    }
+    this.restart();
+  }
+
   /** Closes everything; the state goes back to idle. */
   stop(): void {
     this.generation++;
@@ -314,5 +336,18 @@ export class ListenerConnection extends TypedEmitter<ListenerConnectionEvents> {
     this.retryCount++;
     this.setState("reconnecting");
     this.retryTimer = setTimeout(() => void this.run(), delay);
+  }
+}
+
+/** inbound-rtp audio packets received on a peer connection (0 when stats are unavailable). */
+async function inboundAudioPackets(pc: RTCPeerConnection): Promise<number> {
+  try {
+    let total = 0;
+    (await pc.getStats()).forEach((r: { type?: string; kind?: string; packetsReceived?: number }) => {
+      if (r.type === "inbound-rtp" && r.kind === "audio") total += r.packetsReceived ?? 0;
+    });
+    return total;
+  } catch {
+    return 0;
   }
 }

@@ -50,8 +50,8 @@ export async function goLive(page: Page): Promise<void> {
   await expect.poll(() => levelOf(page, "mic-level"), { message: "speaker mic level" }).toBeGreaterThan(0.01);
 }
 
-export async function speakerSignedInContext(browser: Browser): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ permissions: ["microphone"] });
+export async function speakerSignedInContext(browser: Browser, baseURL?: string): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ permissions: ["microphone"], ...(baseURL ? { baseURL } : {}) });
   await addInitScript(context, instrumentPage);
   const page = await context.newPage();
   await signInAsSpeaker(page);
@@ -68,8 +68,8 @@ export interface Listener {
 }
 
 /** A listener in a context of its own (its own cookies and storage, as another phone). */
-export async function openListener(browser: Browser, sessionId: string, language: string, name: string): Promise<Listener> {
-  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+export async function openListener(browser: Browser, sessionId: string, language: string, name: string, baseURL?: string): Promise<Listener> {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, ...(baseURL ? { baseURL } : {}) });
   await addInitScript(context, instrumentPage);
   const page = await context.newPage();
   await page.goto(`/join/${sessionId}?lang=${language}`);
@@ -81,7 +81,16 @@ export async function pressListen(listener: Listener): Promise<void> {
   await listener.page.getByTestId("listen-button").click();
 }
 
-async function levelOf(page: Page, testId: string): Promise<number> {
+/** The page's control-channel sockets (path /ws), oldest first: when each opened and closed, and with which code. */
+export async function controlSockets(page: Page): Promise<{ openedAt?: number; closedAt?: number; closeCode?: number }[]> {
+  return page.evaluate(() =>
+    (window.__earshotSockets ?? [])
+      .filter((s) => new URL(s.url).pathname === "/ws")
+      .map(({ openedAt, closedAt, closeCode }) => ({ openedAt, closedAt, closeCode })),
+  );
+}
+
+export async function levelOf(page: Page, testId: string): Promise<number> {
   return Number((await page.getByTestId(testId).getAttribute("data-level")) ?? "0");
 }
 

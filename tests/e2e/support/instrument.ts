@@ -8,6 +8,8 @@ declare global {
   interface Window {
     __earshotPeers?: RTCPeerConnection[];
     __earshotProbe?: () => { rms: number; peakHz: number } | null;
+    /** Every WebSocket the page opened (control channel and signaling), for the reliability tests. */
+    __earshotSockets?: { url: string; socket: WebSocket; createdAt: number; openedAt?: number; closedAt?: number; closeCode?: number }[];
     /** performance.now() (ms since navigation start) when played audio first rose above the threshold. */
     __earshotFirstAudio?: number;
   }
@@ -28,6 +30,22 @@ export function instrumentPage(): void {
       const pc = new target(...args);
       peers.push(pc);
       return pc;
+    },
+  });
+
+  const sockets: NonNullable<Window["__earshotSockets"]> = [];
+  window.__earshotSockets = sockets;
+  window.WebSocket = new Proxy(window.WebSocket, {
+    construct(target, args: ConstructorParameters<typeof WebSocket>) {
+      const socket = new target(...args);
+      const record: (typeof sockets)[number] = { url: String(args[0]), socket, createdAt: Date.now() };
+      socket.addEventListener("open", () => (record.openedAt = Date.now()));
+      socket.addEventListener("close", (event) => {
+        record.closedAt = Date.now();
+        record.closeCode = event.code;
+      });
+      sockets.push(record);
+      return socket;
     },
   });
 

@@ -1,0 +1,253 @@
+import { expect, test, type Page } from "@playwright/test";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import {
+  closeAll,
+  controlSockets,
+  createSession,
+  expectHearing,
+  goLive,
+  inboundPackets,
+  levelOf,
+  openListener,
+  pressListen,
+  speakerSignedInContext,
+  HEARING_LEVEL,
+  type Listener,
+} from "./support/earshot";
+import { E2E_PORT } from "./support/env";
+
+/**
+ * Faults in real Chromium, against servers this file starts itself (its own
+ * ports and data directories, the production build as `npm start` runs it):
+ * the server killed and restarted on the same data, and the control
+ * channel's connection cap. Nobody reloads a page; every wait is on a real
+ * condition. Recovery times are printed as `[reliability] ...` lines
+ * (docs/RELIABILITY.md quotes them).
+ */
+
+test.describe.configure({ mode: "serial" });
+
+interface Server {
+  child: ChildProcess;
+  baseURL: string;
+  exited: Promise<void>;
+}
+
+function startServer(port: number, dataDir: string, extraEnv: Record<string, string> = {}): Server {
+  const baseURL = `http://127.0.0.1:${port}`;
+  const child = spawn(process.execPath, ["--import", "tsx", "lib/server/embedded/main.ts"], {
+    env: {
+      ...process.env,
+      NODE_ENV: "production",
+      EARSHOT_DATA: dataDir,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      EARSHOT_PUBLIC_URL: baseURL,
+      EARSHOT_LOG_LEVEL: "warn",
+      EARSHOT_LIMIT_CONNECTS_PER_MINUTE: "100000",
+      EARSHOT_LIMIT_LOOKUPS_PER_MINUTE: "100000",
+      EARSHOT_LIMIT_FAILED_LOOKUPS_PER_MINUTE: "100000",
+      EARSHOT_LIMIT_MESSAGES_PER_10S: "100000",
+      EARSHOT_LIMIT_SESSIONS_PER_HOUR: "100000",
+      ...extraEnv,
+    },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  return { child, baseURL, exited };
+}
+
+async function healthy(server: Server): Promise<void> {
+  await expect
+    .poll(
+      async () => {
+        if (server.child.exitCode !== null) throw new Error(`server exited with ${server.child.exitCode}`);
+        return fetch(`${server.baseURL}/api/health`).then(
+          (r) => r.status,
+          () => 0,
+        );
+      },
+      { message: "server healthy", timeout: 60_000, intervals: [100] },
+    )
+    .toBe(200);
+}
+
+async function stop(server: Server | undefined, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+  if (!server || server.child.exitCode !== null || server.child.signalCode !== null) return;
+  server.child.kill(signal);
+  await server.exited;
+}
+
+const log = (what: string, ms: number) => console.log(`[reliability] ${what}: ${ms} ms`);
+
+/** The listener's page shows live audio again, the level is above the threshold, and packets are arriving. */
+async function hearingAgain(listener: Listener): Promise<void> {
+  await expect(listener.page.getByTestId("listener-state"), `${listener.name}: live again`).toHaveAttribute("data-state", "live", { timeout: 30_000 });
+  await expect.poll(() => levelOf(listener.page, "listener-level"), { message: `${listener.name}: level`, timeout: 30_000 }).toBeGreaterThan(HEARING_LEVEL);
+  const before = await inboundPackets(listener.page);
+  await expect.poll(() => inboundPackets(listener.page), { message: `${listener.name}: packets`, timeout: 30_000 }).toBeGreaterThan(before);
+}
+
+async function speakerCount(page: Page): Promise<string> {
+  return ((await page.getByTestId("listener-count-total").textContent()) ?? "").trim();
+}
+
+test("server killed (SIGKILL) and stopped (SIGTERM), restarted on the same data: everyone comes back by themselves", async ({ browser }) => {
+  const port = E2E_PORT + 11;
+  const dataDir = mkdtempSync(path.join(tmpdir(), "earshot-e2e-restart-"));
+  let server: Server | undefined = startServer(port, dataDir);
+  const contexts: Parameters<typeof closeAll> = [];
+  try {
+    await healthy(server);
+    const speaker = await speakerSignedInContext(browser, server.baseURL);
+    contexts.push(speaker.context);
+    const sp = speaker.page;
+    const sessionId = await createSession(sp, "E2E restart", "en");
+    await goLive(sp);
+    const listeners: Listener[] = [];
+    for (const [language, name] of [
+      ["fr", "listener-1 (fr)"],
+      ["de", "listener-2 (de)"],
+    ] as const) {
+      const listener = await openListener(browser, sessionId, language, name, server.baseURL);
+      contexts.push(listener.context);
+      listeners.push(listener);
+      await pressListen(listener);
+      await expectHearing(listener);
+    }
+    await expect(sp.getByTestId("listener-count-total")).toHaveText("2");
+
+    for (const signal of ["SIGKILL", "SIGTERM"] as const) {
+      const packetsAtStop = await inboundPackets(listeners[0]!.page);
+      await stop(server, signal);
+      // Both pages notice and say so.
+      await expect(sp.getByTestId("connection-state")).toHaveAttribute("data-state", "reconnecting");
+      for (const l of listeners) await expect(l.page.getByTestId("listener-state")).toHaveAttribute("data-state", "reconnecting");
+      // The audio is peer to peer: it keeps flowing while the server is down.
+      await expect.poll(() => inboundPackets(listeners[0]!.page), { message: "audio during the outage" }).toBeGreaterThan(packetsAtStop);
+
+      const restartedAt = Date.now();
+      server = startServer(port, dataDir);
+      await healthy(server);
+      log(`${signal}: restart to server healthy`, Date.now() - restartedAt);
+      await expect(sp.getByTestId("connection-state")).toHaveAttribute("data-state", "open", { timeout: 30_000 });
+      log(`${signal}: restart to speaker page open again`, Date.now() - restartedAt);
+      for (const l of listeners) {
+        await hearingAgain(l);
+        log(`${signal}: restart to ${l.name} live and hearing`, Date.now() - restartedAt);
+      }
+      // The real number: each listener once (a rejoin with its clientKey replaces its stale row).
+      await expect.poll(() => speakerCount(sp), { message: "speaker's count", timeout: 30_000 }).toBe("2");
+      log(`${signal}: restart to speaker count right`, Date.now() - restartedAt);
+      await expect(sp.getByTestId("broadcast-state")).toHaveAttribute("data-state", "live");
+    }
+  } finally {
+    await closeAll(...contexts);
+    await stop(server);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test("control-channel cap: the connection is replaced before it (make-before-break), audio never stops, counts never double", async ({ browser }) => {
+  const port = E2E_PORT + 12;
+  const dataDir = mkdtempSync(path.join(tmpdir(), "earshot-e2e-cap-"));
+  const capSeconds = 20;
+  const server = startServer(port, dataDir, { EARSHOT_WS_MAX_CONNECTION_SECONDS: String(capSeconds) });
+  const contexts: Parameters<typeof closeAll> = [];
+  try {
+    await healthy(server);
+    const speaker = await speakerSignedInContext(browser, server.baseURL);
+    contexts.push(speaker.context);
+    const sp = speaker.page;
+    const sessionId = await createSession(sp, "E2E cap", "en");
+    await goLive(sp);
+    const listener = await openListener(browser, sessionId, "fr", "listener (fr)", server.baseURL);
+    contexts.push(listener.context);
+    await pressListen(listener);
+    await expectHearing(listener);
+    await expect(sp.getByTestId("listener-count-total")).toHaveText("1");
+
+    // Sample throughout: packets strictly increase from one sample to the next, the listener
+    // stays live, the speaker stays open, and the count is never more than one.
+    let lastPackets = await inboundPackets(listener.page);
+    let samples = 0;
+    const sample = async () => {
+      const packets = await inboundPackets(listener.page);
+      expect(packets, "packets keep increasing").toBeGreaterThan(lastPackets);
+      lastPackets = packets;
+      expect(await listener.page.getByTestId("listener-state").getAttribute("data-state")).toBe("live");
+      expect(await sp.getByTestId("connection-state").getAttribute("data-state")).toBe("open");
+      expect(await speakerCount(sp)).toBe("1");
+      samples++;
+    };
+    // Two replacements each (the second connection is replaced too), well past the server's cap of the first.
+    const started = Date.now();
+    await expect
+      .poll(
+        async () => {
+          await sample();
+          const [l, s] = [await controlSockets(listener.page), await controlSockets(sp)];
+          return Math.min(l.filter((x) => x.openedAt).length, s.filter((x) => x.openedAt).length);
+        },
+        { message: "control connections replaced twice", timeout: 3 * capSeconds * 1000, intervals: [1000] },
+      )
+      .toBeGreaterThanOrEqual(3);
+    log(`cap ${capSeconds} s: two replacements, ${samples} samples`, Date.now() - started);
+
+    // The replaced sockets were closed before the cap, by the server after the re-join (4000) or by the page (1000), never by the cap (1001).
+    for (const [who, page] of [
+      ["listener", listener.page],
+      ["speaker", sp],
+    ] as const) {
+      const sockets = await controlSockets(page);
+      for (const s of sockets.slice(0, 2)) {
+        expect(s.closeCode, `${who}: replaced socket closed as expected`).toBeDefined();
+        expect([1000, 4000], `${who}: close code`).toContain(s.closeCode);
+        expect(s.closedAt! - s.openedAt!, `${who}: closed before the cap`).toBeLessThan(capSeconds * 1000);
+      }
+    }
+    await sample();
+  } finally {
+    await closeAll(...contexts);
+    await stop(server);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test("a listener's network drop: it comes back without a reload", async ({ browser }) => {
+  const port = E2E_PORT + 13;
+  const dataDir = mkdtempSync(path.join(tmpdir(), "earshot-e2e-drop-"));
+  const server = startServer(port, dataDir);
+  const contexts: Parameters<typeof closeAll> = [];
+  try {
+    await healthy(server);
+    const speaker = await speakerSignedInContext(browser, server.baseURL);
+    contexts.push(speaker.context);
+    const sp = speaker.page;
+    const sessionId = await createSession(sp, "E2E drop", "en");
+    await goLive(sp);
+    const listener = await openListener(browser, sessionId, "de", "listener (de)", server.baseURL);
+    contexts.push(listener.context);
+    await pressListen(listener);
+    await expectHearing(listener);
+
+    // The control socket dies under the page (as on a network change).
+    const droppedAt = Date.now();
+    await listener.context.setOffline(true);
+    await listener.page.evaluate(() => {
+      for (const s of window.__earshotSockets ?? []) if (new URL(s.url).pathname === "/ws") s.socket.close(4100, "network drop (test)");
+    });
+    await expect(listener.page.getByTestId("listener-state")).toHaveAttribute("data-state", "reconnecting");
+    await listener.context.setOffline(false);
+    await hearingAgain(listener);
+    log("listener network drop: drop to live and hearing", Date.now() - droppedAt);
+    await expect.poll(() => speakerCount(sp), { message: "speaker's count" }).toBe("1");
+  } finally {
+    await closeAll(...contexts);
+    await stop(server);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
