@@ -72,6 +72,8 @@ const schema = z
     /** Control connections close after this long (API Gateway: 2 h) and after this long without a message (10 min). */
     EARSHOT_WS_MAX_CONNECTION_SECONDS: positiveInt(7200),
     EARSHOT_WS_IDLE_SECONDS: positiveInt(600),
+    /** Embedded signaling relay connections get GO_AWAY and close after this long (KVS: 1 h). */
+    EARSHOT_SIGNALING_MAX_CONNECTION_SECONDS: positiveInt(3600),
     /** How often the sweeper removes dead connections and reconciles counts. */
     EARSHOT_SWEEP_INTERVAL_SECONDS: positiveInt(30),
     EARSHOT_LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
@@ -120,6 +122,7 @@ export interface Config {
   trustProxy: boolean;
   sweepIntervalSeconds: number;
   ws: { maxConnectionSeconds: number; idleSeconds: number };
+  signaling: { maxConnectionSeconds: number };
   logLevel: RawEnv["EARSHOT_LOG_LEVEL"];
 }
 
@@ -178,6 +181,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustProxy: e.EARSHOT_TRUST_PROXY,
     sweepIntervalSeconds: e.EARSHOT_SWEEP_INTERVAL_SECONDS,
     ws: { maxConnectionSeconds: e.EARSHOT_WS_MAX_CONNECTION_SECONDS, idleSeconds: e.EARSHOT_WS_IDLE_SECONDS },
+    signaling: { maxConnectionSeconds: e.EARSHOT_SIGNALING_MAX_CONNECTION_SECONDS },
     logLevel: e.EARSHOT_LOG_LEVEL,
   };
 }

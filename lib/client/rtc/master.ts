@@ -35,6 +35,8 @@ export const ICE_PER_SECOND = 16;
 const GRANT_MARGIN_S = 15;
 /** The relay closes a MASTER connection with 4001 when a newer one replaces it (docs/SIGNALING.md). */
 const REPLACED_CLOSE_CODE = 4001;
+/** KVS closes a signaling connection after 1 h (GO_AWAY first): renew it before, on a timer, if no GO_AWAY came. */
+const DEFAULT_RENEW_SIGNALING_MS = 55 * 60_000;
 
 export type MasterChannelState = "connecting" | "open" | "reconnecting" | "closed";
 
@@ -60,6 +62,12 @@ export interface BroadcastMasterOptions {
   /** Failed first connects of a channel before setChannels() rejects (default 3); the channel keeps trying. */
   initialAttempts?: number;
   createPeerConnection?: (configuration: RTCConfiguration) => RTCPeerConnection;
+  /**
+   * A signaling connection is renewed (a new one opened, then the old one
+   * closed; peer connections untouched) after this long, or at once on the
+   * relay's GO_AWAY, ms (default 55 min: KVS and the relay close at 1 h).
+   */
+  renewSignalingAfterMs?: number;
 }
 
 export interface BroadcastMasterEvents {
@@ -79,6 +87,7 @@ interface ChannelHost {
   readonly disconnectGraceMs: number;
   readonly openTimeoutMs: number;
   readonly initialAttempts: number;
+  readonly renewSignalingAfterMs: number;
   access(): SignalingAccess;
   freshGrant(shard: number): Promise<MediaChannelGrant>;
   createPeerConnection(configuration: RTCConfiguration): RTCPeerConnection;
@@ -110,6 +119,7 @@ export class BroadcastMaster extends TypedEmitter<BroadcastMasterEvents> {
       disconnectGraceMs: options.disconnectGraceMs ?? 5_000,
       openTimeoutMs: options.openTimeoutMs ?? 10_000,
       initialAttempts: options.initialAttempts ?? 3,
+      renewSignalingAfterMs: options.renewSignalingAfterMs ?? DEFAULT_RENEW_SIGNALING_MS,
       access: () => {
         if (!this.latestAccess) throw new RtcError("CHANNEL_CONFIG", "No media channel yet.");
         return this.latestAccess;
@@ -241,6 +251,7 @@ class MasterChannel {
   private retryCount = 0;
   private failedAt?: number;
   private retryTimer?: ReturnType<typeof setTimeout>;
+  private renewTimer?: ReturnType<typeof setTimeout>;
   private everOpened = false;
   private resolveReady!: () => void;
   private rejectReady!: (error: RtcError) => void;
@@ -281,6 +292,7 @@ class MasterChannel {
     this.state = "closed";
     this.generation++;
     clearTimeout(this.retryTimer);
+    clearTimeout(this.renewTimer);
     this.sdpPacer.clear();
     this.icePacer.clear();
     for (const peer of this.peers.values()) peer.close();
@@ -318,8 +330,18 @@ class MasterChannel {
       // After open, a close or error is a drop. The SDK does not pass the close code on; its socket (a
       // private field) does, to listeners that run after the SDK's own, hence the decision a task later.
       let closeCode: number | undefined;
-      const socket = (setup.client as unknown as { websocket?: { addEventListener?: (type: "close", fn: (e: { code: number }) => void) => void } | null }).websocket;
+      const socket = (
+        setup.client as unknown as {
+          websocket?: { addEventListener?: ((type: "close", fn: (e: { code: number }) => void) => void) & ((type: "message", fn: (e: { data: unknown }) => void) => void) } | null;
+        }
+      ).websocket;
       socket?.addEventListener?.("close", (e) => (closeCode = e.code));
+      // The SDK ignores GO_AWAY (the relay or KVS is about to close this connection): renew it now.
+      socket?.addEventListener?.("message", (e) => {
+        if (typeof e.data === "string" && e.data.includes('"GO_AWAY"')) this.renew(generation, "GO_AWAY");
+      });
+      clearTimeout(this.renewTimer);
+      this.renewTimer = setTimeout(() => this.renew(generation, "age"), this.host.renewSignalingAfterMs);
       setup.client.on("close", () =>
         setTimeout(() => {
           if (closeCode === REPLACED_CLOSE_CODE) this.replaced(generation);
@@ -338,6 +360,23 @@ class MasterChannel {
     }
   }
 
+  /**
+   * Make-before-break: a new signaling connection is opened while the old one
+   * still works (connect() starts a new generation, so the old connection's
+   * close, 4001 or 1001, is ignored), then the old one is closed. Peer
+   * connections are untouched; only offers arriving meanwhile may need a
+   * resend (viewers do that on their own).
+   */
+  private renew(generation: number, why: string): void {
+    if (generation !== this.generation || this.state !== "open") return;
+    clearTimeout(this.renewTimer);
+    const old = this.client;
+    log.debug("renewing the signaling connection", { shard: this.shard, why });
+    void this.connect().finally(() => {
+      if (old && old !== this.client) closeSignaling(old);
+    });
+  }
+
   /** Another page became MASTER of this channel (the most recent one wins, as in KVS): stop, do not fight it. */
   private replaced(generation: number): void {
     if (generation !== this.generation || this.state === "closed") return;
@@ -351,6 +390,7 @@ class MasterChannel {
   private dropped(generation: number, error: RtcError): void {
     if (generation !== this.generation || this.state === "closed") return;
     this.generation++;
+    clearTimeout(this.renewTimer);
     closeSignaling(this.client);
     this.client = undefined;
     // Viewers that are connected keep their audio: only new offers wait for the reconnect.

@@ -152,6 +152,7 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
   const relay = createSignalingRelay({
     verifier: services.verifier,
     viewersPerChannel: config.kvs.viewersPerChannel,
+    limits: { maxConnectionMs: config.signaling.maxConnectionSeconds * 1000 },
     logger: createLogger("relay"),
   });
 
