@@ -44,6 +44,7 @@ export default async function SpeakerPage({ searchParams }: Props) {
       speaker={{ name: speaker.name ?? speaker.email ?? "Speaker", email: speaker.email }}
       wsUrl={config.wsUrl}
       maxConnectionSeconds={config.ws.maxConnectionSeconds}
+      signalingMaxConnectionSeconds={config.signaling.maxConnectionSeconds}
       resume={resume}
       notice={notice}
     />

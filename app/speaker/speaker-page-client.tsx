@@ -36,6 +36,8 @@ export interface SpeakerPageClientProps {
   wsUrl?: string;
   /** The control channel's connection cap (EARSHOT_WS_MAX_CONNECTION_SECONDS; API Gateway: 2 h): it is replaced before. */
   maxConnectionSeconds?: number;
+  /** The signaling connection's cap (EARSHOT_SIGNALING_MAX_CONNECTION_SECONDS; KVS: 1 h): the speaker renews it before. */
+  signalingMaxConnectionSeconds?: number;
   resume?: ResumableSession;
   /** Shown above the form (e.g. the session in the URL has ended). */
   notice?: string;
@@ -67,7 +69,7 @@ async function fetchSpeakerToken(onSignedOut: () => void): Promise<string> {
   return ((await response.json()) as SpeakerTokenResponse).token;
 }
 
-export function SpeakerPageClient({ speaker, wsUrl, maxConnectionSeconds, resume, notice }: SpeakerPageClientProps) {
+export function SpeakerPageClient({ speaker, wsUrl, maxConnectionSeconds, signalingMaxConnectionSeconds, resume, notice }: SpeakerPageClientProps) {
   const router = useRouter();
   const [session, setSession] = useState<ResumableSession | undefined>(resume);
   const [broadcast, setBroadcast] = useState<BroadcastState | undefined>(
@@ -286,6 +288,7 @@ export function SpeakerPageClient({ speaker, wsUrl, maxConnectionSeconds, resume
                 broadcastState={broadcast}
                 connected={open}
                 pendingAction={busy}
+                signalingMaxConnectionSeconds={signalingMaxConnectionSeconds}
               />
               <BroadcastControls
                 state={broadcast}

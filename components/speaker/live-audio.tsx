@@ -2,7 +2,7 @@
 
 import { useEffect, useEffectEvent, useRef, useState } from "react";
 import type { BroadcastState, MediaChannelMessage, ServerMessage } from "@/lib/core/protocol";
-import { ControlChannelError, type ControlChannel } from "@/lib/client/control-channel";
+import { ControlChannelError, replacementDelayMs, type ControlChannel } from "@/lib/client/control-channel";
 import type { BroadcastMaster } from "@/lib/client/rtc/master";
 import { describeRtcError } from "@/lib/client/rtc/errors";
 import { openMicrophone, stopStream } from "@/lib/client/rtc/microphone";
@@ -22,6 +22,8 @@ export interface SpeakerLiveAudioProps {
   connected: boolean;
   /** A control action waiting for its reply: mute and pause silence the mic at once, before the server confirms. */
   pendingAction?: string;
+  /** The signaling connection's cap (EARSHOT_SIGNALING_MAX_CONNECTION_SECONDS; KVS: 1 h): renewed before it. */
+  signalingMaxConnectionSeconds?: number;
 }
 
 type Phase = "off" | "starting" | "live" | "stopping";
@@ -42,7 +44,7 @@ const loadMaster = () => import("@/lib/client/rtc/master");
  * they hear it). Shows the mic level and how many listeners are connected.
  * Mute and pause disable the track (no renegotiation).
  */
-export function SpeakerLiveAudio({ channel, broadcastState, connected, pendingAction }: SpeakerLiveAudioProps) {
+export function SpeakerLiveAudio({ channel, broadcastState, connected, pendingAction, signalingMaxConnectionSeconds }: SpeakerLiveAudioProps) {
   const [phase, setPhase] = useState<Phase>("off");
   const [stream, setStream] = useState<MediaStream>();
   const [peers, setPeers] = useState(0);
@@ -98,7 +100,11 @@ export function SpeakerLiveAudio({ channel, broadcastState, connected, pendingAc
     setStream(mic);
     try {
       const { BroadcastMaster } = await masterModule;
-      const master = new BroadcastMaster({ stream: mic, refreshChannels: () => requestMasterChannels(channel) });
+      const master = new BroadcastMaster({
+        stream: mic,
+        refreshChannels: () => requestMasterChannels(channel),
+        renewSignalingAfterMs: signalingMaxConnectionSeconds === undefined ? undefined : replacementDelayMs(signalingMaxConnectionSeconds * 1000),
+      });
       masterRef.current = master;
       master.setMuted(muted);
       master.setPaused(paused);

@@ -229,6 +229,9 @@ test("control and signaling caps: connections are replaced before them (make-bef
     );
     console.log(`[reliability] speaker signaling sockets: ${signaling.map((s) => `open ${s.closedAt && s.openedAt ? s.closedAt - s.openedAt : "-"} ms, closed ${s.closeCode ?? "-"}`).join("; ")}`);
     expect(signaling.filter((s) => s.openedAt).length, "signaling renewed").toBeGreaterThanOrEqual(2);
+    // Renewed on the page's own timer (cap − a quarter), before the relay's GO_AWAY and 1001.
+    expect(signaling[0]!.closeCode, "first signaling connection closed by the renewal, not by the cap").not.toBe(1001);
+    expect(signaling[0]!.closedAt! - signaling[0]!.openedAt!, "closed before the cap").toBeLessThan(capSeconds * 1000);
     const late = await openListener(browser, sessionId, "fr", "late listener (fr)", server.baseURL);
     contexts.push(late.context);
     await pressListen(late);
