@@ -6,6 +6,9 @@ import { CLIENT_ACTIONS, type ServerMessage } from "../../lib/core/protocol";
 import { ERROR_CODES } from "../../lib/core/errors";
 import { languageDistribution } from "../../lib/core/schema";
 import { TestClient, createSession, joinAsListener, speakerToken, startTestRuntime, wsUrl } from "./harness";
+import { setServices } from "../../lib/server/services";
+import { GET as getSessionRoute } from "../../app/api/sessions/[sessionId]/route";
+import type { NextRequest } from "next/server";
 
 /**
  * Property-based hostile input: thousands of generated messages and
@@ -199,5 +202,38 @@ describe("hostile connection attempts", () => {
     expect(await relay({ "X-Amz-ChannelARN": viewer.channelArn!, "X-Earshot-Grant": await speakerToken(runtime, "owner") })).toBeGreaterThanOrEqual(400);
     // The positive control: the grant as issued works.
     expect(await relay({ "X-Amz-ChannelARN": viewer.channelArn!, "X-Amz-ClientId": media.clientId!, "X-Earshot-Grant": viewer.grant! })).toBe(101);
+  });
+});
+
+describe("hostile HTTP requests", () => {
+  it("to GET /api/sessions/{id}: 500 generated ids and headers, each a 200/400/404 with a coded body, nothing changes", async () => {
+    // The route handler itself, called as Next calls it, with this runtime's services.
+    setServices(runtime.services);
+    const before = await snapshot();
+    const id = fc.oneof(hostileString, fc.constantFrom(sessionId, sessionId.toUpperCase(), ` ${sessionId} `, `${sessionId}/../x`, "%00", "quiet-harbor-999"));
+    const headers = fc.dictionary(fc.constantFrom("x-forwarded-for", "x-earshot-client-ip", "x-real-ip", "cookie", "authorization"), fc.string({ maxLength: 200 }), { maxKeys: 3 });
+    let hits = 0;
+    await fc.assert(
+      fc.asyncProperty(id, headers, async (raw, h) => {
+        const safeHeaders = Object.fromEntries(Object.entries(h).filter(([, v]) => /^[\t\x20-\x7e]*$/.test(v)));
+        const request = new Request("http://localhost/api/sessions/x", { headers: safeHeaders }) as unknown as NextRequest;
+        const response = await getSessionRoute(request, { params: Promise.resolve({ sessionId: raw }) });
+        expect([200, 400, 404]).toContain(response.status);
+        expect(response.headers.get("cache-control")).toBe("no-store");
+        const body = (await response.json()) as { error?: { code: string; message: string }; sessionId?: string; speakerId?: unknown };
+        if (response.status === 200) {
+          hits++;
+          expect(body.sessionId).toBe(sessionId);
+          expect(body).not.toHaveProperty("speakerId");
+        } else {
+          expect(KNOWN_CODES.has(body.error?.code ?? "")).toBe(true);
+          expect(typeof body.error?.message).toBe("string");
+        }
+      }),
+      { numRuns: 500 },
+    );
+    expect(hits).toBeGreaterThan(0); // the generator also found the real session
+    expect(await snapshot()).toEqual(before);
+    setServices(undefined);
   });
 });

@@ -19,6 +19,7 @@ export async function startTestRuntime(env: Record<string, string> = {}): Promis
       EARSHOT_LOG_LEVEL: "error",
       EARSHOT_LIMIT_CONNECTS_PER_MINUTE: "100000",
       EARSHOT_LIMIT_FAILED_LOOKUPS_PER_MINUTE: "100000",
+      EARSHOT_LIMIT_LOOKUPS_PER_MINUTE: "100000",
       EARSHOT_LIMIT_MESSAGES_PER_10S: "100000",
       ...env,
     },
