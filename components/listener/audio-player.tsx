@@ -10,7 +10,7 @@ import { useAudioLevel } from "@/lib/client/media/use-audio-level";
 import { Button } from "@/components/ui/button";
 import { Alert } from "@/components/ui/alert";
 import { cn } from "@/components/ui/cn";
-import { meterFraction } from "@/lib/client/media/level";
+import { LevelMeter } from "@/components/ui/level-meter";
 
 export type { ListenerMediaState };
 
@@ -186,7 +186,6 @@ export function ListenerAudioPlayer({
   }, [volume, muted]);
 
   const level = useAudioLevel(stream, mediaState === "live");
-  const fraction = meterFraction(level);
   const speakerSilent = broadcastState?.status === "paused" || broadcastState?.muted === true;
   const text = !live && mediaState !== "live" ? STATE_TEXT.idle : STATE_TEXT[mediaState];
 
@@ -212,18 +211,7 @@ export function ListenerAudioPlayer({
           <p className="text-sm font-medium text-slate-900" data-testid="audio-state-text" aria-live="polite">
             {speakerSilent && mediaState === "live" ? "Connected. The speaker's audio is off for now." : text}
           </p>
-          <div
-            className="mt-2 h-2 overflow-hidden rounded-full bg-slate-200"
-            role="meter"
-            aria-label="Audio level"
-            aria-valuemin={0}
-            aria-valuemax={100}
-            aria-valuenow={Math.round(fraction * 100)}
-            data-testid="listener-level"
-            data-level={level.toFixed(3)}
-          >
-            <div className="h-full w-full origin-left rounded-full bg-emerald-600" style={{ transform: `scaleX(${fraction})` }} />
-          </div>
+          <LevelMeter level={level} className="mt-2 h-2" testId="listener-level" aria-label="Audio level" />
         </div>
       </div>
 
