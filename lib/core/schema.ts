@@ -156,6 +156,8 @@ export const connectionItem = z
     joinedLanguage: languageCode.optional(),
     /** Signaling channel shard assigned to this listener, counted in the session's viewers_<k>. */
     channelIndex: z.number().int().min(0).optional(),
+    /** The resumes-table key this listener holds (its clientKey), released when it goes. */
+    resumeKey: z.string().optional(),
     /** The listener's KVS viewer client id on that channel. */
     viewerClientId: z.string().optional(),
     sourceIp: z.string().optional(),

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { generateKeyPairPem, TokenSigner } from "../../lib/server/tokens";
 import type { EmbeddedRuntime } from "../../lib/server/embedded/runtime";
 import { SESSION_ID_PATTERN } from "../../lib/core/session-id";
@@ -202,7 +203,14 @@ describe("reconnecting listeners", () => {
     const other = await TestClient.connect(runtime, { sessionId, targetLanguage: "en" });
     expect(await other.request({ action: "joinSession", sessionId, targetLanguage: "en", clientKey: "another-client-key-123" })).toMatchObject({ listenerCount: 2 });
     expect(await other.request({ action: "joinSession", sessionId, targetLanguage: "en", clientKey: "short" })).toMatchObject({ type: "error", code: "INVALID_PARAMETER" });
+    const resumeRows = async () => {
+      const out = await runtime.services.store.doc.send(new ScanCommand({ TableName: runtime.services.store.tables.resumes }));
+      return (out.Items ?? []).filter((i) => String(i.resumeKey).startsWith(`${sessionId}#`)).length;
+    };
+    expect(await resumeRows()).toBe(2);
     await Promise.all([second.close(), other.close(), speaker.close()]);
+    // A key is kept only while its connection lives (the embedded store has no TTL to clean up after).
+    await vi.waitFor(async () => expect(await resumeRows()).toBe(0), { timeout: 10_000 });
   });
 });
 

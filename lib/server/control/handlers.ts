@@ -175,7 +175,9 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
 
   async function disconnect(connectionId: string): Promise<void> {
     const old = await store.deleteConnection(connectionId);
-    if (old) await release(old);
+    if (!old) return;
+    await release(old);
+    if (old.resumeKey) await store.releaseResumeKey(old.resumeKey, connectionId);
   }
 
   // ---------------------------------------------------------------------------
@@ -290,7 +292,7 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
     }
     let session: SessionItem | undefined;
     if (conn.role === "listener") {
-      const before = await store.markJoined(event.connectionId, msg.sessionId, language);
+      const before = await store.markJoined(event.connectionId, msg.sessionId, language, msg.clientKey);
       if (!before) throw new EarshotError("SESSION_NOT_FOUND", "This connection is no longer registered; reconnect.");
       if (before.joinedLanguage !== language) {
         const deltas = before.joinedLanguage ? { [before.joinedLanguage]: -1, [language]: 1 } : { [language]: 1 };

@@ -127,6 +127,10 @@ export function processRateCounters(): MemoryCounters {
   return g[MEMORY_COUNTERS];
 }
 
+function resumeKeyOf(sessionId: string, clientKey: string): string {
+  return `${sessionId}#${clientKey}`;
+}
+
 export class Store {
   readonly tables: { sessions: string; connections: string; rateLimits: string; resumes: string; speakers: string };
 
@@ -451,12 +455,12 @@ export class Store {
    * Returns the row as it was before, so the caller moves the counts by the
    * exact difference (a repeated join only moves a language).
    */
-  async markJoined(connectionId: string, sessionId: string, language: LanguageCode): Promise<ConnectionItem | undefined> {
+  async markJoined(connectionId: string, sessionId: string, language: LanguageCode, clientKey?: string): Promise<ConnectionItem | undefined> {
     return this.updateConnection(
       connectionId,
-      "SET joinedLanguage = :l, targetLanguage = :l, lastSeenAt = :now, changedAt = :now",
+      `SET joinedLanguage = :l, targetLanguage = :l, lastSeenAt = :now, changedAt = :now${clientKey ? ", resumeKey = :rk" : ""}`,
       "attribute_exists(connectionId) AND sessionId = :sid AND #role = :listener",
-      { ":l": language, ":sid": sessionId, ":listener": "listener", ":now": this.now() },
+      { ":l": language, ":sid": sessionId, ":listener": "listener", ":now": this.now(), ...(clientKey ? { ":rk": resumeKeyOf(sessionId, clientKey) } : {}) },
     );
   }
 
@@ -465,7 +469,7 @@ export class Store {
     const out = await this.doc.send(
       new UpdateCommand({
         TableName: this.tables.resumes,
-        Key: { resumeKey: `${sessionId}#${clientKey}` },
+        Key: { resumeKey: resumeKeyOf(sessionId, clientKey) },
         UpdateExpression: "SET connectionId = :c, #ttl = :ttl",
         ExpressionAttributeNames: { "#ttl": "ttl" },
         ExpressionAttributeValues: { ":c": connectionId, ":ttl": this.nowSeconds() + CONNECTION_TTL_SECONDS },
@@ -474,6 +478,22 @@ export class Store {
     );
     const previous = out.Attributes?.connectionId;
     return typeof previous === "string" && previous !== connectionId ? previous : undefined;
+  }
+
+  /** Drops a resume key when the connection holding it goes (a newer connection may hold it already: then it stays). */
+  async releaseResumeKey(resumeKey: string, connectionId: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.tables.resumes,
+          Key: { resumeKey },
+          ConditionExpression: "connectionId = :c",
+          ExpressionAttributeValues: { ":c": connectionId },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
   }
 
   /** Moves a joined listener to another language; returns the row before, or undefined if not joined. */
