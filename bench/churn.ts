@@ -846,14 +846,17 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
     const base = lastTen.length ? lastTen[Math.floor((lastTen.length - 1) / 2)]! : NaN;
     const after = churnSamples.filter((s) => s.t > p.warmupSeconds);
     const afterRss = after.map((s) => s.rssMb);
+    // A churn shorter than the warm-up (a diagnosis run) has nothing to judge: NaN, not ±Infinity.
+    const minAfter = afterRss.length ? Math.min(...afterRss) : NaN;
+    const maxAfter = afterRss.length ? Math.max(...afterRss) : NaN;
     const rss = {
       beforeMb: rssBefore,
       rampEndMb: timeline.filter((s) => s.phase === "ramp").pop()?.rssMb ?? NaN,
       warmupEndMb: base,
       warmupLastSampleMb: warm[warm.length - 1]?.rssMb ?? NaN,
       warmupPeakMb: Math.max(...warm.map((s) => s.rssMb)),
-      afterWarmup: { n: after.length, minMb: Math.min(...afterRss), maxMb: Math.max(...afterRss), lastMb: afterRss[afterRss.length - 1] ?? NaN },
-      ratio: { min: r2(Math.min(...afterRss) / base), max: r2(Math.max(...afterRss) / base), last: r2((afterRss[afterRss.length - 1] ?? NaN) / base) },
+      afterWarmup: { n: after.length, minMb: minAfter, maxMb: maxAfter, lastMb: afterRss[afterRss.length - 1] ?? NaN },
+      ratio: { min: r2(minAfter / base), max: r2(maxAfter / base), last: r2((afterRss[afterRss.length - 1] ?? NaN) / base) },
       slopeMbPerMin: r1(slopePerMinute(after.map((s) => ({ t: s.t, v: s.rssMb })))),
       endOfChurnMb: rssAtEnd,
       afterCloseMb: rssAfterClose,
@@ -937,7 +940,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
       {
         metric: `server RSS after the ${p.warmupSeconds} s warm-up`,
         target: `every sample within ±${RSS_TOLERANCE * 100} % of the warm-up's last level (median of its last 10 s)`,
-        measured: `warm-up ${base} MB; after: ${rss.afterWarmup.minMb}–${rss.afterWarmup.maxMb} MB (×${rss.ratio.min}–×${rss.ratio.max}), last ${rss.afterWarmup.lastMb} MB (×${rss.ratio.last}); ${rss.slopeMbPerMin >= 0 ? "+" : ""}${rss.slopeMbPerMin} MB/min`,
+        measured: after.length === 0 ? `no samples after the warm-up (churn of ${Math.round(churnWallS)} s)` : `warm-up ${base} MB; after: ${rss.afterWarmup.minMb}–${rss.afterWarmup.maxMb} MB (×${rss.ratio.min}–×${rss.ratio.max}), last ${rss.afterWarmup.lastMb} MB (×${rss.ratio.last}); ${rss.slopeMbPerMin >= 0 ? "+" : ""}${rss.slopeMbPerMin} MB/min`,
         met: flat,
       },
     ];
