@@ -278,7 +278,13 @@ describe("DynamoDB tables from lib/core/schema.ts", () => {
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
       TimeToLiveSpecification: def.ttlAttribute ? { AttributeName: def.ttlAttribute, Enabled: true } : Match.absent(),
       GlobalSecondaryIndexes: def.indexes.length
-        ? def.indexes.map((ix) => Match.objectLike({ IndexName: ix.name, KeySchema: [{ AttributeName: ix.partitionKey.name, KeyType: "HASH" }], Projection: { ProjectionType: "ALL" } }))
+        ? def.indexes.map((ix) =>
+            Match.objectLike({
+              IndexName: ix.name,
+              KeySchema: [{ AttributeName: ix.partitionKey.name, KeyType: "HASH" }, ...(ix.sortKey ? [{ AttributeName: ix.sortKey.name, KeyType: "RANGE" }] : [])],
+              Projection: { ProjectionType: "ALL" },
+            }),
+          )
         : Match.absent(),
     });
   });

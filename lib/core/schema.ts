@@ -36,7 +36,9 @@ export const TABLES = {
     name: "connections",
     partitionKey: { name: "connectionId", type: "S" },
     ttlAttribute: "ttl",
-    indexes: [{ name: "bySession", partitionKey: { name: "sessionId", type: "S" } }],
+    // The sort key makes each connection its own index entry (dynalite otherwise keys entries by a
+    // 24-bit hash of the table key, and two connections of one session could hide each other).
+    indexes: [{ name: "bySession", partitionKey: { name: "sessionId", type: "S" }, sortKey: { name: "connectionId", type: "S" } }],
   },
   rateLimits: {
     name: "rate-limits",

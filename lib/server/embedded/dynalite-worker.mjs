@@ -3,6 +3,10 @@
 import { parentPort, workerData } from "node:worker_threads";
 import dynalite from "dynalite";
 
+// The store keeps keys and values as Buffers; small ones would be slices of shared 8 KB pool slabs,
+// and one live row pins its whole slab (RSS grew ~60 MB/min under churn). This thread allocates exactly.
+Buffer.poolSize = 0;
+
 const server = dynalite({ path: workerData.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
 // The SDK keeps sockets alive; a server that drops idle ones races with reuse ("socket hang up").
 server.keepAliveTimeout = 0;
