@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { isLanguageCode, type LanguageCode } from "./languages";
+import type { LanguageCode } from "./languages";
 import type { ErrorCode } from "./errors";
 import type { SessionStatus } from "./schema";
 import { TRANSCRIPT_LIMITS, type LanguageOffer, type SessionRecognizer, type SpeechFormat } from "./speech";
@@ -140,10 +140,6 @@ export function parseClientMessage(raw: string | undefined | null): ParseResult 
   return { ok: true, message: result.data as ClientMessage };
 }
 
-export function asLanguage(value: unknown): LanguageCode | undefined {
-  return isLanguageCode(value) ? value : undefined;
-}
-
 // ---------------------------------------------------------------------------
 // Server messages
 
@@ -216,8 +212,6 @@ export type ServerMessage =
   | (Reply & { type: "transcriptAccepted"; sessionId: string; seq: number })
   | (Reply & { type: "error"; code: ErrorCode; message: string; action?: string })
   | (Reply & MediaChannelMessage);
-
-export type ServerMessageType = ServerMessage["type"];
 
 /** Told to every connection of a session when the speaker changes the broadcast. */
 export type BroadcastEvent =
