@@ -152,6 +152,8 @@ export const sessionItem = z
     targetLanguages: z.array(languageCode).optional(),
     /** Where this session's speech is recognised (lib/core/speech.ts SessionRecognizer). */
     recognizer: z.enum(["server", "browser", "off"]).optional(),
+    /** The seq the next final transcript segment must have at least (seqs only grow). */
+    nextSeq: z.number().int().min(0).optional(),
   })
   .catchall(z.unknown());
 

@@ -40,6 +40,12 @@ export interface SegmenterOptions {
   stableAcross?: number;
   /** Fewest stable words worth cutting off as a segment (default 3). */
   minCutWords?: number;
+  /**
+   * Least stream time between two partials of one segment (default 300 ms),
+   * so partials stay inside the rate limit (TRANSCRIPT_LIMITS.messagesPer10s);
+   * a skipped partial is overtaken by the next one or the final.
+   */
+  minPartialGapMs?: number;
   /** Wall clock (epoch ms) for `spokenAt`; default Date.now. */
   now?: () => number;
 }
@@ -58,6 +64,7 @@ export class Segmenter {
   private readonly maxSegmentMs: number;
   private readonly stableAcross: number;
   private readonly minCutWords: number;
+  private readonly minPartialGapMs: number;
   private readonly now: () => number;
 
   /** The utterance being followed. */
@@ -69,13 +76,14 @@ export class Segmenter {
   /** The uncommitted words of the last few partials, newest last. */
   private history: string[][] = [];
   /** The last partial sent, to skip repeats. */
-  private lastPartial: { text: string; seq: number; endMs: number; startMs: number } | undefined;
+  private lastPartial: { text: string; seq: number; endMs: number; startMs: number; sentEndMs: number } | undefined;
 
   constructor(options: SegmenterOptions = {}) {
     this.seq = options.startSeq ?? 0;
     this.maxSegmentMs = options.maxSegmentMs ?? TRANSCRIPT_LIMITS.maxSegmentMs;
     this.stableAcross = Math.max(2, options.stableAcross ?? 2);
     this.minCutWords = Math.max(1, options.minCutWords ?? 3);
+    this.minPartialGapMs = options.minPartialGapMs ?? 300;
     this.now = options.now ?? Date.now;
   }
 
@@ -129,12 +137,16 @@ export class Segmenter {
 
     if (rest.length > 0) {
       const text = rest.join(" ");
-      if (this.lastPartial?.text !== text || this.lastPartial.seq !== this.seq) {
-        const partial: Segment = { seq: this.seq, text, startMs: this.pendingStartMs, endMs: Math.max(result.endMs, this.pendingStartMs), final: false };
-        this.lastPartial = { text, seq: this.seq, startMs: partial.startMs, endMs: partial.endMs };
+      const endMs = Math.max(result.endMs, this.pendingStartMs);
+      const last = this.lastPartial;
+      if (!last || last.seq !== this.seq || (last.text !== text && endMs - last.sentEndMs >= this.minPartialGapMs)) {
+        const partial: Segment = { seq: this.seq, text, startMs: this.pendingStartMs, endMs, final: false };
+        this.lastPartial = { text, seq: this.seq, startMs: partial.startMs, endMs, sentEndMs: endMs };
         out.push(partial);
       } else {
-        this.lastPartial.endMs = Math.max(result.endMs, this.pendingStartMs);
+        // Not sent (a repeat, or too soon): remembered, so a flush still closes the utterance with it.
+        last.text = text;
+        last.endMs = endMs;
       }
     }
     return out;

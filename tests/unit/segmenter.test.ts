@@ -19,6 +19,15 @@ describe("Segmenter", () => {
     expect(s.nextSeq).toBe(2);
   });
 
+  it("holds back partials that come sooner than minPartialGapMs after the last one sent", () => {
+    const s = new Segmenter({ now: clock, minPartialGapMs: 300 });
+    expect(s.push(r("a", "one", 0, 100))).toHaveLength(1);
+    expect(s.push(r("a", "one two", 0, 200))).toEqual([]);
+    expect(s.push(r("a", "one two three", 0, 450))).toEqual([{ seq: 0, text: "one two three", startMs: 0, endMs: 450, final: false }]);
+    expect(s.push(r("a", "one two three four", 0, 500))).toEqual([]);
+    expect(s.flush()).toEqual([{ seq: 0, text: "one two three four", startMs: 0, endMs: 500, final: true, spokenAt: clock() }]);
+  });
+
   it("skips repeated identical partials and empty finals", () => {
     const s = new Segmenter({ now: clock });
     expect(s.push(r("a", "one two", 0, 400))).toHaveLength(1);

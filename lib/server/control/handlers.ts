@@ -16,6 +16,7 @@ import { languageDistribution, shardViewersAttribute, type ConnectionItem, type 
 import { isValidSessionId } from "../../core/session-id";
 import { channelName, embeddedChannelArn } from "../../core/signaling";
 import { TRANSCRIPT_LIMITS, canRecognize, canTranslate, sessionOffers, type LanguageOffer, type SessionRecognizer, type SpeechEngines } from "../../core/speech";
+import { SpeechPipeline } from "../speech/pipeline";
 import type { SpeechServices } from "../speech/ports";
 import { getRecognizer, submitTranscript, type TranscriptContext } from "./transcript";
 import type { Config } from "../config";
@@ -576,7 +577,8 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
     });
   };
 
-  const transcriptContext: TranscriptContext = { store, connections, config, logger, speech: deps.speech, engines, liveSession };
+  const pipeline = new SpeechPipeline({ store, connections, speech: deps.speech, logger, forget: disconnect });
+  const transcriptContext: TranscriptContext = { store, connections, config, logger, speech: deps.speech, engines, liveSession, pipeline };
 
   const handlers: { [A in ClientMessage["action"]]: Handler<A> } = {
     createSession,

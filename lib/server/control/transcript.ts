@@ -2,8 +2,9 @@ import { EarshotError } from "../../core/errors";
 import type { LanguageCode } from "../../core/languages";
 import type { ClientMessageOf, ServerMessage } from "../../core/protocol";
 import type { ConnectionItem, SessionItem } from "../../core/schema";
-import { canRecognize, type SpeechEngines } from "../../core/speech";
+import { TRANSCRIPT_LIMITS, canRecognize, type Segment, type SpeechEngines } from "../../core/speech";
 import type { Config } from "../config";
+import type { SpeechPipeline } from "../speech/pipeline";
 import type { SpeechServices } from "../speech/ports";
 import type { Store } from "../store/store";
 import type { ConnectionPort, ControlEvent, Logger } from "./ports";
@@ -23,6 +24,7 @@ export interface TranscriptContext {
   engines(): SpeechEngines;
   /** The session if it exists and has not ended (SESSION_NOT_FOUND / SESSION_INACTIVE otherwise). */
   liveSession(sessionId: string): Promise<SessionItem>;
+  pipeline: SpeechPipeline;
 }
 
 type Reply = (message: ServerMessage) => Promise<void>;
@@ -95,14 +97,39 @@ export async function getRecognizer(
   await reply({ ...base, engine: "local", url });
 }
 
-/** The speaker's recognised speech, partial or final. */
+/**
+ * The speaker's recognised speech, partial or final: checked (speaker of a
+ * live session, rate, times, seq order), acknowledged when a requestId was
+ * sent, then run through the pipeline (awaited: in the Lambda nothing runs
+ * after the handler returns).
+ */
 export async function submitTranscript(
   ctx: TranscriptContext,
   msg: ClientMessageOf<"submitTranscript">,
   conn: ConnectionItem,
-  _reply: Reply,
-  _event: ControlEvent,
+  reply: Reply,
+  event: ControlEvent,
 ): Promise<void> {
-  await ownSession(ctx, conn);
-  throw new EarshotError("ENGINE_UNAVAILABLE", `The translation pipeline is not running yet (segment ${msg.seq} dropped).`);
+  const session = await ownSession(ctx, conn);
+  await ctx.store.enforce(`transcript:${event.connectionId}`, TRANSCRIPT_LIMITS.messagesPer10s, 10, "transcript messages");
+  const text = msg.text.replace(/\s+/g, " ").trim();
+  if (!text) throw new EarshotError("INVALID_PARAMETER", "Invalid text: the segment is empty.");
+  if (msg.endMs < msg.startMs) throw new EarshotError("INVALID_PARAMETER", "Invalid endMs: it is before startMs.");
+  const expected = session.nextSeq ?? 0;
+  if (msg.seq < expected) {
+    throw new EarshotError("INVALID_PARAMETER", `Invalid seq: ${msg.seq} is already final; the next segment's seq is at least ${expected}.`);
+  }
+  if (msg.final && !(await ctx.store.claimSeq(session.sessionId, msg.seq))) {
+    throw new EarshotError("INVALID_PARAMETER", `Invalid seq: ${msg.seq} is already final.`);
+  }
+  if (msg.requestId !== undefined) await reply({ type: "transcriptAccepted", requestId: msg.requestId, sessionId: session.sessionId, seq: msg.seq });
+  const segment: Segment = {
+    seq: msg.seq,
+    text,
+    startMs: msg.startMs,
+    endMs: msg.endMs,
+    final: msg.final,
+    ...(msg.spokenAt !== undefined ? { spokenAt: msg.spokenAt } : {}),
+  };
+  await ctx.pipeline.submit(session, segment, event.connectionId);
 }

@@ -630,6 +630,29 @@ export class Store {
     await this.doc.send(new PutCommand({ TableName: this.tables.segments, Item: segmentItem.parse(item) }));
   }
 
+  /**
+   * Takes seq `seq` for a final segment: succeeds when it is at least the
+   * session's nextSeq (gaps allowed, never a seq twice or backwards), moving
+   * nextSeq past it. Returns false otherwise.
+   */
+  async claimSeq(sessionId: string, seq: number): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tables.sessions,
+          Key: { sessionId },
+          UpdateExpression: "SET nextSeq = :next",
+          ConditionExpression: "attribute_exists(sessionId) AND (attribute_not_exists(nextSeq) OR nextSeq <= :seq)",
+          ExpressionAttributeValues: { ":next": seq + 1, ":seq": seq },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
   /** A session's stored segments in seq order. */
   async listSegments(sessionId: string): Promise<SegmentItem[]> {
     const items: SegmentItem[] = [];
