@@ -48,6 +48,14 @@ export function speechParts(base64: string, max = MAX_SPEECH_PART_CHARS): string
   return parts;
 }
 
+/**
+ * One translation cache per set of speech services, so that control planes
+ * made per invocation (the Lambda makes one per event) share it for as long
+ * as the process lives.
+ */
+const caches = new WeakMap<object, AsyncLru<string>>();
+const NO_SERVICES = {};
+
 export class SpeechPipeline {
   private readonly tails = new Map<string, Promise<void>>();
   private readonly translations: AsyncLru<string>;
@@ -55,7 +63,10 @@ export class SpeechPipeline {
 
   constructor(private readonly deps: PipelineDeps) {
     this.now = deps.now ?? Date.now;
-    this.translations = new AsyncLru<string>(deps.cacheEntries ?? 5000);
+    const owner = deps.speech ?? NO_SERVICES;
+    let cache = caches.get(owner);
+    if (!cache) caches.set(owner, (cache = new AsyncLru<string>(deps.cacheEntries ?? 5000)));
+    this.translations = cache;
   }
 
   get engines(): SpeechEngines {
