@@ -139,13 +139,19 @@ export class SpeakerRecognition {
   private webSpeech: WebSpeechRecognition | undefined;
   private retries = 0;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
-  private readonly offMessage: () => void;
+  private offMessage: (() => void) | undefined;
 
   constructor(private readonly options: SpeakerRecognitionOptions) {
     this.now = options.now ?? Date.now;
     this.segmenter = new Segmenter({ now: this.now });
     this.state = { recognizer: { status: "off" }, choice: options.choice ?? "server", lines: [], pipeline: {}, submitted: 0 };
-    this.offMessage = options.channel.on("message", (m) => this.onMessage(m));
+    this.attach();
+  }
+
+  /** Follows the channel's pipeline pushes (again after dispose(): React may unmount and remount an effect). */
+  attach(): void {
+    this.disposed = false;
+    this.offMessage ??= this.options.channel.on("message", (m) => this.onMessage(m));
   }
 
   // ------------------------------------------------------------------ store
@@ -193,11 +199,14 @@ export class SpeakerRecognition {
     }
   }
 
+  /** Stops recognition and stops following the channel; attach() and update() start again. */
   dispose(): void {
     this.disposed = true;
     this.stop();
-    this.offMessage();
-    this.listeners.clear();
+    this.stream = undefined;
+    this.active = false;
+    this.offMessage?.();
+    this.offMessage = undefined;
   }
 
   private stop(): void {
