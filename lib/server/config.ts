@@ -34,7 +34,7 @@ const pollyVoices = z.string().transform((v, ctx) => {
       ctx.addIssue({ code: "custom", message: `"${language}" is not a language Earshot lists` });
       continue;
     }
-    voices[language] = { voice, engine: kind === "standard" ? "standard" : "neural" };
+    voices[language] = { voice: voice ?? "", engine: kind === "standard" ? "standard" : "neural" };
   }
   return voices;
 });
