@@ -56,7 +56,7 @@ export interface SpeechSentence {
  */
 export const SPEECH_SENTENCES: readonly SpeechSentence[] = [
   { text: "Good morning, my friends.", en: ["morning", "friends"], es: ["buenos", "amigos"], ca: ["bon", "amics"] },
-  { text: "The house is very big.", en: ["house", "big"], es: ["casa", "grande"], ca: ["casa", "gran"] },
+  { text: "The house is very big.", en: ["house", "big"], es: ["casa", "muy", "grande"], ca: ["casa", "molt", "gran"] },
   { text: "I have a new car.", en: ["new", "car"], es: ["coche", "nuevo"], ca: ["carro", "nou"] },
   { text: "My sister reads a book.", en: ["sister", "book"], es: ["hermana", "libro"], ca: ["germana", "llibre"] },
   { text: "I want a cup of coffee.", en: ["cup", "coffee"], es: ["taza", "café"], ca: ["vull", "cafè"] },
@@ -101,10 +101,14 @@ export function expectedWords(index: number, language: "en" | "es" | "ca"): read
   return SPEECH_SENTENCES[index % SPEECH_SENTENCES.length]![language];
 }
 
-/** Which sentence (index) a caption text is, by containing all its expected words (case-insensitive); -1 if none. */
+/**
+ * Which sentence (index) a caption text is: it contains all the sentence's
+ * expected words as whole words (case-insensitive; "grande" is not "gran");
+ * -1 if none.
+ */
 export function matchesSentence(text: string, language: "en" | "es" | "ca"): number {
-  const lower = text.toLocaleLowerCase();
-  return SPEECH_SENTENCES.findIndex((s) => s[language].every((w) => lower.includes(w)));
+  const words = new Set(text.toLocaleLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean));
+  return SPEECH_SENTENCES.findIndex((s) => s[language].every((w) => words.has(w)));
 }
 
 /**
