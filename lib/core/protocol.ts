@@ -334,6 +334,8 @@ export interface RecognizerMessage {
   url?: string;
   region?: string;
   identityPoolId?: string;
+  /** The seq the speaker's next final segment must have at least (start the Segmenter there after a reconnect). */
+  nextSeq?: number;
 }
 
 // ---------------------------------------------------------------------------

@@ -82,7 +82,14 @@ export async function getRecognizer(
   const session = await ownSession(ctx, conn);
   const engines = ctx.engines();
   const languageCode = transcribeLanguageCode(session.sourceLanguage);
-  const base = { type: "recognizer", requestId: msg.requestId, sessionId: session.sessionId, languageCode, sampleRate: RECOGNIZER_SAMPLE_RATE } as const;
+  const base = {
+    type: "recognizer",
+    requestId: msg.requestId,
+    sessionId: session.sessionId,
+    languageCode,
+    sampleRate: RECOGNIZER_SAMPLE_RATE,
+    nextSeq: session.nextSeq ?? 0,
+  } as const;
   const serverAsr = session.recognizer === "server" && canRecognize(engines.asr, session.sourceLanguage);
   if (!serverAsr || engines.asr === "off") {
     await reply({ ...base, engine: "off" });
