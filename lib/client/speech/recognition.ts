@@ -275,6 +275,7 @@ export class SpeakerRecognition {
       return;
     }
     if (run !== this.run) return;
+    this.adoptNextSeq(recognizer.nextSeq);
     if (recognizer.engine === "off") {
       this.setRecognizer({
         status: "off",
@@ -347,6 +348,13 @@ export class SpeakerRecognition {
   // ------------------------------------------------------------- Web Speech
 
   private startWebSpeech(run: number): void {
+    // Where the session's final seqs continue (after a reload); the browser recogniser needs nothing else of the reply.
+    this.options.channel.request({ action: "getRecognizer" }).then(
+      (r) => {
+        if (run === this.run) this.adoptNextSeq(r.nextSeq);
+      },
+      () => undefined,
+    );
     const Ctor = webSpeechConstructor();
     if (!Ctor) {
       this.setRecognizer({ status: "error", engine: "browser", message: "This browser has no speech recognition.", retrying: false });
@@ -401,6 +409,14 @@ export class SpeakerRecognition {
       recognition.start();
     } catch (e) {
       this.setRecognizer({ status: "error", engine: "browser", message: e instanceof Error ? e.message : String(e), retrying: false });
+    }
+  }
+
+  /** Continues the session's seqs where the server says they are (a reloaded page starts at 0 otherwise). */
+  private adoptNextSeq(nextSeq: number | undefined): void {
+    if (nextSeq !== undefined && nextSeq > this.segmenter.nextSeq) {
+      this.emit(this.segmenter.flush());
+      this.segmenter = new Segmenter({ now: this.now, startSeq: nextSeq });
     }
   }
 
