@@ -2,6 +2,7 @@ import { EarshotError } from "../../core/errors";
 import type { LanguageCode } from "../../core/languages";
 import type { ClientMessageOf, ServerMessage } from "../../core/protocol";
 import type { ConnectionItem, SessionItem } from "../../core/schema";
+import { TRANSCRIBE_LANGUAGE_CODES, TRANSCRIBE_SAMPLE_RATE } from "../../core/transcribe-protocol";
 import { TRANSCRIPT_LIMITS, canRecognize, type Segment, type SpeechEngines } from "../../core/speech";
 import type { Config } from "../config";
 import type { SpeechPipeline } from "../speech/pipeline";
@@ -30,29 +31,7 @@ export interface TranscriptContext {
 type Reply = (message: ServerMessage) => Promise<void>;
 
 /** Sample rate of the PCM the speaker's browser streams to the recogniser. */
-export const RECOGNIZER_SAMPLE_RATE = 16_000;
-
-/** Amazon Transcribe streaming language codes for our languages (the local recogniser takes the same). */
-export const TRANSCRIBE_LANGUAGE_CODES: Partial<Record<LanguageCode, string>> = {
-  ar: "ar-SA",
-  ca: "ca-ES",
-  de: "de-DE",
-  en: "en-US",
-  es: "es-US",
-  fr: "fr-FR",
-  hi: "hi-IN",
-  it: "it-IT",
-  ja: "ja-JP",
-  ko: "ko-KR",
-  nl: "nl-NL",
-  pl: "pl-PL",
-  pt: "pt-BR",
-  ru: "ru-RU",
-  sv: "sv-SE",
-  tr: "tr-TR",
-  uk: "uk-UA",
-  zh: "zh-CN",
-};
+export const RECOGNIZER_SAMPLE_RATE = TRANSCRIBE_SAMPLE_RATE;
 
 export function transcribeLanguageCode(language: LanguageCode): string {
   return TRANSCRIBE_LANGUAGE_CODES[language] ?? language;
