@@ -16,6 +16,9 @@ import { CLIENT_IP_HEADER } from "../http/client-ip";
 import { EmbeddedGateway } from "./gateway";
 import { embeddedPaths, ensureTables, startLocalDynamo, type LocalDynamo } from "./local-dynamo";
 import { createSignalingRelay } from "./signaling-relay";
+import { createSpeechServices, type ManagedSpeechServices } from "../speech/engines";
+import { setProcessSpeech } from "../services";
+import type { SpeechServices } from "../speech/ports";
 
 /**
  * The embedded runtime: one Node process serving Next.js, the WebSocket
@@ -32,6 +35,8 @@ export interface EmbeddedOptions {
   web?: "prod" | "dev" | "none";
   /** Create the demo speaker (default true). */
   demoSpeaker?: boolean;
+  /** Wraps the speech services the runtime started (tests: count or fail calls). */
+  speech?: (real: SpeechServices) => SpeechServices;
 }
 
 export interface EmbeddedRuntime {
@@ -39,6 +44,8 @@ export interface EmbeddedRuntime {
   services: Services;
   plane: ControlPlane;
   gateway: EmbeddedGateway;
+  /** The speech engines started from config (local engines not installed: off, with notices). */
+  speech: ManagedSpeechServices;
   url: string;
   port: number;
   /** Graceful stop: refuse new work, close sockets with 1012, flush, close the store. */
@@ -113,6 +120,12 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
     if (created) log.info("created the demo speaker", { email: "speaker@earshot.local" });
   }
 
+  // Apertium chains load in the background when serving people; tests start them on first use.
+  const managedSpeech = await createSpeechServices(config, { logger: createLogger("speech"), warm: web !== "none", path: env.PATH });
+  const speech = options.speech ? options.speech(managedSpeech) : managedSpeech;
+  services.speech = speech;
+  if (web !== "none") setProcessSpeech(speech);
+
   const gateway = new EmbeddedGateway({
     logger: createLogger("gateway"),
     trustProxy: config.trustProxy,
@@ -131,6 +144,7 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
     signer: services.signer,
     config,
     logger: createLogger("control"),
+    speech,
   });
   // Nothing survives a restart but the store: every connection row is stale. Un-count them all
   // and recompute counts before the first client comes back.
@@ -209,6 +223,7 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
     services,
     plane,
     gateway,
+    speech: managedSpeech,
     url: publicUrl,
     port,
     close: () =>
@@ -219,6 +234,8 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
         await relay.close();
         await notifier.flush();
         await nextClose?.().catch(() => undefined);
+        await managedSpeech.close();
+        if (web !== "none") setProcessSpeech(undefined);
         server.closeAllConnections();
         await dynamo.close();
         if (runtimeFile) rmSync(runtimeFile, { force: true });

@@ -114,14 +114,14 @@ export function speechStatus(config: Pick<Config, "speech">, installed: Installe
   const effAsr = asr === "local" && !installed.pocketsphinx ? "off" : asr;
   if (asr === "local" && !installed.pocketsphinx) {
     notInstalled.push("pocketsphinx");
-    notices.push(`Speech recognition is off: pocketsphinx is not installed (missing ${installed.missing.pocketsphinx.join(", ")}). Run ${INSTALL_HINT}.`);
+    notices.push(`Speech recognition is off: pocketsphinx is not installed (missing ${brief(installed.missing.pocketsphinx)}). Run ${INSTALL_HINT}.`);
   }
   const effMt = mt === "local" && installed.apertium.length === 0 ? "off" : mt;
   if (mt === "local" && installed.apertium.length === 0) {
     notInstalled.push("apertium");
-    notices.push(`Translation is off: Apertium is not installed (missing ${installed.missing.apertium.join("; ")}). Run ${INSTALL_HINT}.`);
+    notices.push(`Translation is off: Apertium is not installed (missing ${brief(installed.missing.apertium)}). Run ${INSTALL_HINT}.`);
   } else if (mt === "local" && installed.missing.apertium.length > 0) {
-    notices.push(`Some Apertium pairs are missing (${installed.missing.apertium.join("; ")}); their languages fail. Run ${INSTALL_HINT}.`);
+    notices.push(`Some Apertium pairs are missing (${brief(installed.missing.apertium)}); their languages fail. Run ${INSTALL_HINT}.`);
   }
   const effTts = tts === "local" && !installed.espeak ? "off" : tts;
   if (tts === "local" && !installed.espeak) {
@@ -153,4 +153,8 @@ export function speechStatus(config: Pick<Config, "speech">, installed: Installe
     summary += `  (${notInstalled.join(", ")} not installed: ${INSTALL_HINT})`;
   }
   return { engines, notices, summary, apertiumLanguages };
+}
+
+function brief(items: string[]): string {
+  return items.length <= 3 ? items.join("; ") : `${items.slice(0, 3).join("; ")} and ${items.length - 3} more`;
 }

@@ -7,6 +7,7 @@ import type { Config } from "../../config";
 import { getConfig } from "../../config";
 import type { Logger } from "../../control/ports";
 import { createLogger } from "../../logger";
+import { processSpeech } from "../../services";
 import type { SpeechServices, SynthesizedSpeech, Synthesizer, Translator } from "../ports";
 import { ApertiumTranslator } from "./apertium";
 import { detectInstalled, speechStatus, type InstalledEngines } from "./availability";
@@ -37,8 +38,10 @@ export interface ManagedSpeechServices extends SpeechServices {
 
 export interface SpeechServicesOptions {
   logger?: Logger;
-  /** What is installed (default: detected now). */
+  /** What is installed (default: detected now, on `path`). */
   installed?: InstalledEngines;
+  /** Where to look for the engines' binaries (default: process.env.PATH). */
+  path?: string;
   /** The embedded /transcribe endpoint's URL for a speaker (set by the runtime when recognition is local). */
   recognizerUrl?: (sessionId: string, speakerId: string) => Promise<string | undefined>;
   /** Start the Apertium chains now, in the background (default true). */
@@ -54,7 +57,7 @@ const SAMPLE_RATE = "22050";
 export async function createSpeechServices(config: Config, options: SpeechServicesOptions = {}): Promise<ManagedSpeechServices> {
   const logger = options.logger ?? createLogger("speech");
   const wantsLocal = config.speech.asr === "local" || config.speech.mt === "local" || config.speech.tts === "local";
-  const installed = options.installed ?? (wantsLocal ? detectInstalled() : NOTHING_INSTALLED);
+  const installed = options.installed ?? (wantsLocal ? detectInstalled({ path: options.path }) : NOTHING_INSTALLED);
   const status = speechStatus(config, installed);
   const { engines } = status;
   const closers: (() => void)[] = [];
@@ -196,15 +199,7 @@ export function sdkSynthesizer(client: PollyClient, voices: Partial<Record<Langu
 // ---------------------------------------------------------------------------
 // The process-wide status (the web app's pages read it)
 
-const KEY = Symbol.for("earshot.speech");
-type WithSpeech = typeof globalThis & { [KEY]?: SpeechServices };
-
-/** The embedded runtime registers the services it started, so Next's pages in the same process see what is in effect. */
-export function setProcessSpeech(speech: SpeechServices | undefined): void {
-  const g = globalThis as WithSpeech;
-  if (speech) g[KEY] = speech;
-  else delete g[KEY];
-}
+export { setProcessSpeech } from "../../services";
 
 /** Engines in effect and notices, without starting anything: detected from config and what is installed. */
 export function detectSpeechEngines(config: Config = getConfig()): { engines: SpeechEngines; notices: string[]; summary: string } {
@@ -215,7 +210,7 @@ export function detectSpeechEngines(config: Config = getConfig()): { engines: Sp
 
 /** The running services' engines and notices (embedded), else detected from config (the cloud's web app: aws or off). */
 export async function getSpeechStatus(config?: Config): Promise<{ engines: SpeechEngines; notices: string[] }> {
-  const running = (globalThis as WithSpeech)[KEY];
+  const running = processSpeech();
   if (running) return { engines: running.engines, notices: running.notices };
   const { engines, notices } = detectSpeechEngines(config ?? getConfig());
   return { engines, notices };
