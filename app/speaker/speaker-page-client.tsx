@@ -359,7 +359,6 @@ export function SpeakerPageClient({
               stream={micStream}
               active={speaking}
               byLanguage={counts.byLanguage}
-              originalListeners={counts.originalListeners}
               openTranscribe={openTranscribe}
             />
           </Card>

@@ -24,7 +24,6 @@ export interface LiveTranslationProps {
   /** Live, neither paused nor muted: recognition runs. */
   active: boolean;
   byLanguage: LanguageDistribution;
-  originalListeners: number;
   /** The Transcribe-protocol client (absent: only the browser's recogniser works). */
   openTranscribe?: OpenTranscribe;
 }
@@ -35,7 +34,7 @@ export interface LiveTranslationProps {
  * and the pipeline's per language, the live transcript, and the transcript
  * downloads. Mount it keyed by the session.
  */
-export function LiveTranslation({ channel, sessionId, sourceLanguage, recognizer, offers, stream, active, byLanguage, originalListeners, openTranscribe }: LiveTranslationProps) {
+export function LiveTranslation({ channel, sessionId, sourceLanguage, recognizer, offers, stream, active, byLanguage, openTranscribe }: LiveTranslationProps) {
   // One object per mount (the component is keyed by the session); the props it reads do not change within a session.
   const [recognition] = useState(
     () => new SpeakerRecognition({ channel, sessionId, sourceLanguage, openTranscribe, choice: recognizer === "browser" ? "browser" : "server" }),
@@ -62,7 +61,6 @@ export function LiveTranslation({ channel, sessionId, sourceLanguage, recognizer
           state={state}
           offers={offers}
           byLanguage={byLanguage}
-          originalListeners={originalListeners}
           webSpeech={webSpeech}
           onChoice={(choice) => recognition?.setChoice(choice)}
         />

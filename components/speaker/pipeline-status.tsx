@@ -30,8 +30,6 @@ export interface PipelineStatusProps {
   state: RecognitionState;
   offers: readonly LanguageOffer[];
   byLanguage: LanguageDistribution;
-  /** Listeners connected to the speaker's voice (hold a media slot). */
-  originalListeners: number;
   /** Where the browser has a recogniser: the speaker may switch to it. */
   webSpeech: boolean;
   onChoice: (choice: RecognizerChoice) => void;
@@ -43,7 +41,7 @@ export interface PipelineStatusProps {
  * the last caption and speech lag (from the end of the phrase to sending),
  * whether speech is being produced, and any engine error.
  */
-export function PipelineStatus({ state, offers, byLanguage, originalListeners, webSpeech, onChoice }: PipelineStatusProps) {
+export function PipelineStatus({ state, offers, byLanguage, webSpeech, onChoice }: PipelineStatusProps) {
   const view = recognizerView(state.recognizer);
   const source = offers.find((o) => o.kind === "source");
   const targets = offers.filter((o) => o.kind !== "source");
@@ -164,10 +162,6 @@ export function PipelineStatus({ state, offers, byLanguage, originalListeners, w
           </tbody>
         </table>
       </div>
-      <p className="text-sm text-slate-600" data-testid="original-listeners" data-count={originalListeners}>
-        <span className="font-semibold tabular-nums text-slate-900">{originalListeners}</span> {originalListeners === 1 ? "listener hears" : "listeners hear"} your
-        voice directly; the others get translations only.
-      </p>
     </div>
   );
 }
