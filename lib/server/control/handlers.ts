@@ -64,6 +64,22 @@ export function offersOf(engines: SpeechEngines, session: SessionItem): Language
   return sessionOffers(engines, session);
 }
 
+/**
+ * What a session offers depends on fields fixed at creation (source, targets,
+ * recognizer): kept per process so a join costs no extra read. Bounded; the
+ * oldest entries go first.
+ */
+type SessionLanguages = Pick<SessionItem, "sourceLanguage" | "targetLanguages" | "recognizer">;
+const sessionLanguages = new Map<string, SessionLanguages>();
+const MAX_SESSION_LANGUAGES = 10_000;
+
+function rememberLanguages(session: SessionItem): SessionLanguages {
+  const entry = { sourceLanguage: session.sourceLanguage, targetLanguages: session.targetLanguages, recognizer: session.recognizer };
+  sessionLanguages.set(session.sessionId, entry);
+  if (sessionLanguages.size > MAX_SESSION_LANGUAGES) sessionLanguages.delete(sessionLanguages.keys().next().value as string);
+  return entry;
+}
+
 export interface ControlPlane {
   handle(event: ControlEvent): Promise<ControlResult>;
   /**
@@ -255,9 +271,19 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
   }
 
   /** A language a listener may pick in this session: the source, or one the session offers now. */
-  function requireOffered(session: SessionItem, language: LanguageCode): void {
+  async function requireOfferedIn(sessionId: string, language: LanguageCode): Promise<void> {
+    let known = sessionLanguages.get(sessionId);
+    if (!known) {
+      const session = await store.getSession(sessionId);
+      if (!session) throw new EarshotError("SESSION_NOT_FOUND");
+      known = rememberLanguages(session);
+    }
+    requireOffered(known, language);
+  }
+
+  function requireOffered(session: SessionLanguages, language: LanguageCode): void {
     if (language === session.sourceLanguage) return;
-    const offered = offersOf(engines(), session).map((o) => o.language);
+    const offered = sessionOffers(engines(), session).map((o) => o.language);
     if (!offered.includes(language)) {
       throw new EarshotError(
         "UNSUPPORTED_LANGUAGE",
@@ -349,6 +375,7 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
       await store.endSession(session.sessionId, speakerId).catch(() => undefined);
       throw error;
     }
+    rememberLanguages(session);
     logger.info("session created", { sessionId: session.sessionId, speakerId });
     await reply({
       type: "sessionCreated",
@@ -383,7 +410,7 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
     let session: SessionItem | undefined;
     const speech = conn.role === "listener" && msg.speech !== false;
     if (conn.role === "listener") {
-      requireOffered(await liveSession(msg.sessionId), language);
+      await requireOfferedIn(msg.sessionId, language);
       const before = await store.markJoined(event.connectionId, msg.sessionId, language, msg.clientKey, speech);
       if (!before) throw new EarshotError("SESSION_NOT_FOUND", "This connection is no longer registered; reconnect.");
       if (before.joinedLanguage !== language) {
@@ -420,7 +447,7 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
     const sessionId = requireSession(conn);
     if (conn.role !== "listener") throw new EarshotError("UNAUTHORIZED_ACTION", "Only listeners choose a target language.");
     if (!conn.joinedLanguage) throw new EarshotError("INVALID_ACTION", "Join the session before changing language.");
-    requireOffered(await liveSession(sessionId), language);
+    await requireOfferedIn(sessionId, language);
     const speech = msg.speech !== false;
     const before = await store.markLanguage(event.connectionId, language, speech);
     if (!before?.joinedLanguage) throw new EarshotError("INVALID_ACTION", "Join the session before changing language.");
