@@ -16,7 +16,8 @@ import { CLIENT_IP_HEADER } from "../http/client-ip";
 import { EmbeddedGateway } from "./gateway";
 import { embeddedPaths, ensureTables, startLocalDynamo, type LocalDynamo } from "./local-dynamo";
 import { createSignalingRelay } from "./signaling-relay";
-import { createSpeechServices, type ManagedSpeechServices } from "../speech/engines";
+import { createSpeechServices, pocketsphinxRecognizer, type ManagedSpeechServices } from "../speech/engines";
+import { TRANSCRIBE_PATH, createTranscribeEndpoint, type TranscribeEndpoint } from "../speech/transcribe-server";
 import { setProcessSpeech } from "../services";
 import type { SpeechServices } from "../speech/ports";
 
@@ -121,7 +122,23 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
   }
 
   // Apertium chains load in the background when serving people; tests start them on first use.
-  const managedSpeech = await createSpeechServices(config, { logger: createLogger("speech"), warm: web !== "none", path: env.PATH });
+  let transcribe: TranscribeEndpoint | undefined;
+  const managedSpeech = await createSpeechServices(config, {
+    logger: createLogger("speech"),
+    warm: web !== "none",
+    path: env.PATH,
+    recognizerUrl: async (sessionId, speakerId) => transcribe?.urlFor(config.publicUrl, sessionId, speakerId, "en-US"),
+  });
+  if (managedSpeech.engines.asr === "local" && services.signer) {
+    transcribe = createTranscribeEndpoint({
+      verifier: services.verifier,
+      signer: services.signer,
+      recognizer: pocketsphinxRecognizer(),
+      logger: createLogger("transcribe"),
+      maxStreams: config.speech.maxRecognizerStreams,
+      languageCodes: ["en-US"],
+    });
+  }
   const speech = options.speech ? options.speech(managedSpeech) : managedSpeech;
   services.speech = speech;
   if (web !== "none") setProcessSpeech(speech);
@@ -210,6 +227,7 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
     const path = (req.url ?? "/").split("?")[0];
     if (path === "/ws") return gateway.handleUpgrade(req, socket, head);
     if (path === "/kvs") return relay.handleUpgrade(req, socket, head);
+    if (path === TRANSCRIBE_PATH && transcribe) return transcribe.handleUpgrade(req, socket, head);
     if (nextUpgrade) return void nextUpgrade(req, socket, head);
     socket.destroy();
   });
@@ -234,6 +252,7 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
         await relay.close();
         await notifier.flush();
         await nextClose?.().catch(() => undefined);
+        await transcribe?.close();
         await managedSpeech.close();
         if (web !== "none") setProcessSpeech(undefined);
         server.closeAllConnections();

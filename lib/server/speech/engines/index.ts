@@ -14,9 +14,33 @@ import { detectInstalled, speechStatus, type InstalledEngines } from "./availabi
 import { EspeakSynthesizer } from "./espeak";
 import { LocalPollyHandler, LocalTranslateHandler } from "./local-aws";
 import { mp3DurationMs } from "./mp3";
+import { startPocketsphinx, type PocketsphinxOptions, type Utterance } from "./pocketsphinx";
 
 export { detectInstalled, speechStatus, type InstalledEngines, type SpeechStatus } from "./availability";
 export { startPocketsphinx, type RecognitionStream, type RecognitionHandlers, type Utterance } from "./pocketsphinx";
+
+/**
+ * pocketsphinx as the embedded /transcribe endpoint's recogniser factory:
+ * close() ends the input (the last utterance still comes out) and kills the
+ * process if it has not exited within `killAfterMs`.
+ */
+export function pocketsphinxRecognizer(options: PocketsphinxOptions & { killAfterMs?: number } = {}) {
+  return (handlers: { onUtterance(u: Utterance): void; onError(error: Error): void }) => {
+    const stream = startPocketsphinx(handlers, options);
+    return {
+      write: (pcm: Uint8Array) => stream.write(pcm),
+      close: async () => {
+        const force = setTimeout(() => stream.kill(), options.killAfterMs ?? 5000);
+        force.unref();
+        try {
+          await stream.end();
+        } finally {
+          clearTimeout(force);
+        }
+      },
+    };
+  };
+}
 
 /**
  * The speech engines from config: translation and synthesis always through
