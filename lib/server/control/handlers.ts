@@ -66,15 +66,18 @@ export function offersOf(engines: SpeechEngines, session: SessionItem): Language
 
 /**
  * What a session offers depends on fields fixed at creation (source, targets,
- * recognizer): kept per process so a join costs no extra read. Bounded; the
- * oldest entries go first.
+ * recognizer): kept per process for a few minutes so a join costs no extra
+ * read (an expired session's id may be reused later: entries age out).
+ * Bounded; the oldest entries go first.
  */
-type SessionLanguages = Pick<SessionItem, "sourceLanguage" | "targetLanguages" | "recognizer">;
+type SessionLanguages = Pick<SessionItem, "sourceLanguage" | "targetLanguages" | "recognizer"> & { at: number };
 const sessionLanguages = new Map<string, SessionLanguages>();
 const MAX_SESSION_LANGUAGES = 10_000;
+const SESSION_LANGUAGES_MS = 10 * 60_000;
 
 function rememberLanguages(session: SessionItem): SessionLanguages {
-  const entry = { sourceLanguage: session.sourceLanguage, targetLanguages: session.targetLanguages, recognizer: session.recognizer };
+  const entry = { sourceLanguage: session.sourceLanguage, targetLanguages: session.targetLanguages, recognizer: session.recognizer, at: Date.now() };
+  sessionLanguages.delete(session.sessionId);
   sessionLanguages.set(session.sessionId, entry);
   if (sessionLanguages.size > MAX_SESSION_LANGUAGES) sessionLanguages.delete(sessionLanguages.keys().next().value as string);
   return entry;
@@ -273,7 +276,7 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
   /** A language a listener may pick in this session: the source, or one the session offers now. */
   async function requireOfferedIn(sessionId: string, language: LanguageCode): Promise<void> {
     let known = sessionLanguages.get(sessionId);
-    if (!known) {
+    if (!known || Date.now() - known.at > SESSION_LANGUAGES_MS) {
       const session = await store.getSession(sessionId);
       if (!session) throw new EarshotError("SESSION_NOT_FOUND");
       known = rememberLanguages(session);
