@@ -52,7 +52,7 @@ export function escapeApertium(text: string): string {
 
 export function unescapeApertium(text: string): string {
   return text
-    .replace(/(^|[^\\])\[[^\]]*\]/g, "$1") // superblanks, should a stage emit any
+    .replace(/(?<!\\)\[[^\]]*\]/g, "") // superblanks, should a stage emit any
     .replace(/\\(.)/g, "$1")
     .replace(/\s+/g, " ")
     .trim();
