@@ -139,6 +139,8 @@ interface Round {
   /** Final segments the recogniser produced, and how many matched a phrase. */
   segments: number;
   matched: number;
+  /** Phrase end -> the recogniser's final result at the speaker. */
+  recognitionLagMs: Percentiles;
   captionLagMs: Percentiles;
   speechLagMs: Percentiles;
   captionLagByLanguage: Record<string, Percentiles>;
@@ -186,14 +188,14 @@ async function round(ctx: BenchContext, wav: SpeechWav, options: RoundOptions): 
   const loopBytes = pcm.length;
   const chunkBytes = (SPEECH_SAMPLE_RATE * 2 * CHUNK_MS) / 1000;
   const totalChunks = Math.ceil((loopBytes * options.loops) / chunkBytes);
-  const finals = new Map<number, { text: string; endMs: number }>();
+  const finals = new Map<number, { text: string; endMs: number; recognisedAt: number }>();
   const segmenter = new Segmenter();
 
   let streamStart = 0;
   const stream = await openRecognitionStream(recognizer.url, (result: RecognizerResult) => {
     for (const segment of segmenter.push(result)) {
       speaker.send({ action: "submitTranscript", ...segment, spokenAt: streamStart + segment.endMs });
-      if (segment.final) finals.set(segment.seq, { text: segment.text, endMs: segment.endMs });
+      if (segment.final) finals.set(segment.seq, { text: segment.text, endMs: segment.endMs, recognisedAt: Date.now() });
     }
   });
 
@@ -218,7 +220,7 @@ async function round(ctx: BenchContext, wav: SpeechWav, options: RoundOptions): 
   await new Promise((r) => setTimeout(r, DRAIN_MS));
   for (const segment of segmenter.flush()) {
     speaker.send({ action: "submitTranscript", ...segment, spokenAt: streamStart + segment.endMs });
-    if (segment.final) finals.set(segment.seq, { text: segment.text, endMs: segment.endMs });
+    if (segment.final) finals.set(segment.seq, { text: segment.text, endMs: segment.endMs, recognisedAt: Date.now() });
   }
   await new Promise((r) => setTimeout(r, 1000));
   clearInterval(sampler);
@@ -260,6 +262,9 @@ async function round(ctx: BenchContext, wav: SpeechWav, options: RoundOptions): 
     errors += editDistance(reference, seq === undefined ? [] : normalise(finals.get(seq)!.text));
   });
 
+  // Where the time goes: phrase end -> final result at the speaker (recognition), -> caption (pipeline and delivery).
+  const recognitionLags: number[] = [];
+  for (const [seq, phrase] of phraseOfSeq) recognitionLags.push(finals.get(seq)!.recognisedAt - (streamStart + phrase.endMs));
   const captionLags: number[] = [];
   const speechLags: number[] = [];
   const captionBy: Record<string, number[]> = {};
@@ -294,6 +299,7 @@ async function round(ctx: BenchContext, wav: SpeechWav, options: RoundOptions): 
     phrases: phraseEnds.length,
     segments: finals.size,
     matched: phraseOfSeq.size,
+    recognitionLagMs: percentiles(recognitionLags),
     captionLagMs: percentiles(captionLags),
     speechLagMs: percentiles(speechLags),
     captionLagByLanguage: mapValues(captionBy, percentiles),
@@ -318,10 +324,10 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
   ctx.log(`  ${wav.phrases.length} phrases x ${loops} loops (${fmt(Math.round((wav.durationMs * loops) / 1000))} s of speech) per round`);
   // Recognition alone (no target listeners): the baseline for the CPU each language adds.
   const baseline = await round(ctx, wav, { targets: [], perLanguage: 0, loops });
-  ctx.log(`  baseline (recognition only): ${baseline.segments} segments, CPU ${baseline.cpuPerSecond} s/s`);
+  ctx.log(`  baseline (recognition only): ${baseline.segments} segments, recognition lag p50 ${baseline.recognitionLagMs.p50} ms, CPU ${baseline.cpuPerSecond} s/s`);
   const full = await round(ctx, wav, { targets: TARGETS, perLanguage: ctx.quick ? 3 : LISTENERS_PER_LANGUAGE, loops });
   ctx.log(
-    `  ${full.targets.join(", ")} x ${full.listeners} listeners: caption lag p50 ${full.captionLagMs.p50} / p95 ${full.captionLagMs.p95} ms, ` +
+    `  ${full.targets.join(", ")} x ${full.listeners} listeners: recognition lag p50 ${full.recognitionLagMs.p50} ms, caption lag p50 ${full.captionLagMs.p50} / p95 ${full.captionLagMs.p95} ms, ` +
       `speech lag p50 ${full.speechLagMs.p50} / p95 ${full.speechLagMs.p95} ms, ${full.matched}/${full.phrases} phrases, WER ${full.wordErrorRate} %`,
   );
   const cpuPerLanguage = Math.round(((full.cpuPerSecond - baseline.cpuPerSecond) / TARGETS.length) * 1000) / 1000;
@@ -334,7 +340,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
     { metric: "phrases measured (of those spoken)", target: ">= 20", measured: `${full.matched} of ${full.phrases}`, met: full.matched >= 20 || ctx.quick },
   ];
   const row = (r: Round, name: string) =>
-    `| ${name} | ${r.listeners} | ${r.matched}/${r.phrases} | ${r.captionLagMs.n ? `${fmt(r.captionLagMs.p50)} / ${fmt(r.captionLagMs.p95)} / ${fmt(r.captionLagMs.max)}` : "—"} | ${r.speechLagMs.n ? `${fmt(r.speechLagMs.p50)} / ${fmt(r.speechLagMs.p95)} / ${fmt(r.speechLagMs.max)}` : "—"} | ${r.missingCaptions} / ${r.missingSpeech} | ${r.cpuPerSecond} | ${r.peakRssMb} (engines ${r.engineRssMb}) |`;
+    `| ${name} | ${r.listeners} | ${r.matched}/${r.phrases} | ${fmt(r.recognitionLagMs.p50)} / ${fmt(r.recognitionLagMs.p95)} | ${r.captionLagMs.n ? `${fmt(r.captionLagMs.p50)} / ${fmt(r.captionLagMs.p95)} / ${fmt(r.captionLagMs.max)}` : "—"} | ${r.speechLagMs.n ? `${fmt(r.speechLagMs.p50)} / ${fmt(r.speechLagMs.p95)} / ${fmt(r.speechLagMs.max)}` : "—"} | ${r.missingCaptions} / ${r.missingSpeech} | ${r.cpuPerSecond} | ${r.peakRssMb} (engines ${r.engineRssMb}) |`;
   const byLanguage = TARGETS.map(
     (l) =>
       `| ${l} | ${full.captionLagByLanguage[l] ? `${fmt(full.captionLagByLanguage[l]!.p50)} / ${fmt(full.captionLagByLanguage[l]!.p95)}` : "—"} | ${full.speechLagByLanguage[l] ? `${fmt(full.speechLagByLanguage[l]!.p50)} / ${fmt(full.speechLagByLanguage[l]!.p95)}` : "—"} | ${fmt(full.bytesPerListenerMinute[l] ?? 0)} |`,
@@ -349,8 +355,8 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
     "translation (Apertium), synthesis (espeak-ng + lame) and delivery are all inside it. A browser adds MP3 decoding (a few ms) before",
     "the speech starts. Figures are over every listener × phrase.",
     "",
-    "| round | listeners | phrases matched | caption lag p50 / p95 / max (ms) | speech lag p50 / p95 / max (ms) | missing captions / speech | CPU s per s of speech (server + engines) | peak RSS MB |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|",
+    "| round | listeners | phrases matched | recognition lag p50 / p95 (ms) | caption lag p50 / p95 / max (ms) | speech lag p50 / p95 / max (ms) | missing captions / speech | CPU s per s of speech (server + engines) | peak RSS MB |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     row(baseline, "recognition only"),
     row(full, `${TARGETS.join(", ")}`),
     "",
