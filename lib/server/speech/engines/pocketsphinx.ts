@@ -15,6 +15,9 @@ import { killGroup } from "./apertium";
 
 export const SAMPLE_RATE = 16_000;
 
+/** Audio waiting for pocketsphinx beyond this (60 s) means it cannot keep up: the stream fails rather than lag without bound. */
+const MAX_BACKLOG_BYTES = 60 * SAMPLE_RATE * 2;
+
 export interface Utterance {
   /** Recognised words, lower case, no punctuation. */
   text: string;
@@ -155,6 +158,12 @@ export function startPocketsphinx(handlers: RecognitionHandlers, options: Pocket
     pid: child.pid,
     write(pcm) {
       if (finished || pcm.length === 0) return;
+      if (child.stdin.writableLength > MAX_BACKLOG_BYTES) {
+        finished = true;
+        killGroup(child);
+        handlers.onError(new EarshotError("ENGINE_UNAVAILABLE", "pocketsphinx cannot keep up with the audio (over a minute behind); the machine is too busy."));
+        return;
+      }
       child.stdin.write(pcm);
     },
     async end() {
