@@ -308,6 +308,38 @@ describe("a failing engine", () => {
   });
 });
 
+describe("long speech", () => {
+  it("travels in parts under API Gateway's message limit that reassemble to the whole MP3", async () => {
+    // A port fake around the real synthesizer: the real MP3 repeated to ~200 KB (a long sentence's worth).
+    const long: SpeechServices = {
+      ...engines,
+      synthesizer: {
+        async synthesize(text, language) {
+          const one = await engines.synthesizer!.synthesize(text, language);
+          const times = Math.ceil(200_000 / one.audio.length);
+          return { ...one, audio: new Uint8Array(Buffer.concat(Array.from({ length: times }, () => Buffer.from(one.audio)))), durationMs: one.durationMs * times };
+        },
+      },
+    };
+    attachSpeech(runtime, long);
+    try {
+      const { sessionId, speaker } = await session();
+      const es = await joinAsListener(runtime, sessionId, "es");
+      await speaker.request(final(0, "the house is big"));
+      await processed(speaker, 0);
+      const parts = speechOf(es);
+      expect(parts.length).toBeGreaterThan(1);
+      for (const p of parts) expect(JSON.stringify(p).length).toBeLessThan(128 * 1024);
+      const audio = audioOf(parts);
+      expect(audio.length).toBeGreaterThanOrEqual(200_000);
+      expectMp3(audio);
+      await Promise.all([es.close(), speaker.close()]);
+    } finally {
+      attachSpeech(runtime, engines);
+    }
+  });
+});
+
 describe("with the engines off", () => {
   it("offers the source language only, refuses targets and says the recogniser is off", async () => {
     attachSpeech(runtime, undefined);

@@ -64,3 +64,16 @@ describe("AsyncLru", () => {
     expect(translationKey("local", "en", "es", "Hello.")).not.toBe(translationKey("local", "en", "ca", "Hello."));
   });
 });
+
+describe("speech parts", () => {
+  it("splits base64 audio at multiples of 4 characters under the limit, and keeps short audio whole", async () => {
+    const { speechParts } = await import("../../lib/server/speech/pipeline");
+    const audio = Buffer.alloc(250_000, 7).toString("base64");
+    const parts = speechParts(audio, 98_304);
+    expect(parts.length).toBe(Math.ceil(audio.length / 98_304));
+    for (const p of parts) expect(p.length % 4 === 0 || p === parts.at(-1)).toBe(true);
+    expect(parts.join("")).toBe(audio);
+    expect(Buffer.concat(parts.map((p) => Buffer.from(p, "base64"))).equals(Buffer.alloc(250_000, 7))).toBe(true);
+    expect(speechParts("QUJD")).toEqual(["QUJD"]);
+  });
+});
