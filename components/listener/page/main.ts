@@ -7,8 +7,8 @@ import { bindView, storedLanguage } from "./view";
  * The listener page's script (built by scripts/build-listener.mjs into one
  * small IIFE, inlined at the end of the page's HTML): a ListenerSession and
  * the DOM view over it. It opens the control channel at once (joining waits
- * for the tap), and starts loading the media module when the mode needs the
- * speaker's own voice. A tap that came before this ran (a tiny inline
+ * for the tap), and after the load event starts loading the media module
+ * when the mode needs the speaker's own voice. A tap that came before this ran (a tiny inline
  * handler in the page queued it) is taken now.
  */
 
@@ -39,6 +39,7 @@ function start(): void {
     deviceVoices: () => (typeof speechSynthesis === "undefined" ? [] : speechSynthesis.getVoices().map((v) => v.lang)),
   });
   bindView(session);
+  if (typeof speechSynthesis !== "undefined") speechSynthesis.addEventListener?.("voiceschanged", () => session.refreshModes());
   window.__earshotSpeech = { rms: () => session.speech.rms(), played: session.speech.played };
   window.addEventListener("pagehide", () => session.dispose());
 
@@ -49,6 +50,10 @@ function start(): void {
     void session.listen();
   }
   session.prepare();
+  performance.mark("earshot:ready");
+  // The media module (when the mode needs the original) after the page's load: it never delays the first paint.
+  if (document.readyState === "complete") session.preloadMedia();
+  else window.addEventListener("load", () => session.preloadMedia(), { once: true });
 }
 
 start();

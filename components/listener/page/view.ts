@@ -148,6 +148,9 @@ export function bindView(session: ListenerSession, root: Document = document): v
     speech.dataset.state = s.speaking !== undefined ? "speaking" : "idle";
     if (s.speaking !== undefined) speech.dataset.seq = String(s.speaking);
     else delete speech.dataset.seq;
+    // The player shows that it is speaking (the line it speaks is highlighted in the captions).
+    speech.hidden = s.speaking === undefined;
+    setText(speech, s.speaking !== undefined ? "Speaking the highlighted line…" : "");
     q(el, '[data-testid="tap-to-play"]').hidden = !s.audioBlocked;
     q(el, '[data-testid="audio-error"]').hidden = s.media !== "failed";
     const mute = q(el, '[data-testid="listener-mute"]');

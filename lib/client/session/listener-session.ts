@@ -264,12 +264,15 @@ export class ListenerSession {
 
   /**
    * Runs on page load, before the tap: opens the control channel (no join:
-   * the listener is not counted until they tap) and, when the mode needs the
-   * original, starts loading the media module.
+   * the listener is not counted until they tap).
    */
   prepare(): void {
-    if (needsOriginal(this.state.mode)) void this.loadMedia().catch(() => undefined);
     void this.ensureChannel().catch(() => undefined);
+  }
+
+  /** Starts loading the media module when the current mode needs the original (the page calls it after its load event). */
+  preloadMedia(): void {
+    if (needsOriginal(this.state.mode)) void this.loadMedia().catch(() => undefined);
   }
 
   private loadMedia(): Promise<MediaModule> {
@@ -512,21 +515,32 @@ export class ListenerSession {
       if (needsOriginal(mode)) void this.loadMedia().catch(() => undefined);
       return;
     }
-    if (languageChanged || speechChanged) {
-      this.update({ switching: true });
-      try {
-        await ch.request({ action: "changeLanguage", targetLanguage: language, speech: wantsSpeech(mode) });
-      } catch (error) {
-        this.update({ switching: false, error: describeError(error) });
-        return;
-      }
-    }
+    // Shown at once (the picker and the mode switch follow the tap); undone if the server refuses.
+    const undo: Partial<ListenerState> = { language: previous.language, offer: previous.offer, modes: previous.modes, mode: previous.mode };
+    const request = languageChanged || speechChanged;
     if (languageChanged) this.player.reset();
     else if (!wantsSpeech(mode)) this.player.stop();
     if (mode !== "device") this.voice.cancel();
-    this.update({ ...next, switching: false, error: undefined, ...(languageChanged ? { captions: { language, history: [] } } : {}) });
+    this.update({ ...next, switching: request, error: undefined, ...(languageChanged ? { captions: { language, history: [] } } : {}) });
+    if (request) {
+      try {
+        await ch.request({ action: "changeLanguage", targetLanguage: language, speech: wantsSpeech(mode) });
+      } catch (error) {
+        this.update({ ...undo, switching: false, error: describeError(error), ...(languageChanged ? { captions: { language: previous.language, history: [] } } : {}) });
+        this.syncMedia();
+        this.applyVolume();
+        return;
+      }
+      this.update({ switching: false });
+    }
     this.syncMedia();
     this.applyVolume();
+  }
+
+  /** The device's voices changed (browsers load them late): the modes a language allows may too. */
+  refreshModes(): void {
+    const modes = modesFor(this.state.offer, this.hasDeviceVoice(this.state.language));
+    if (modes.join() !== this.state.modes.join()) this.update({ modes });
   }
 
   setVolume(volume: number): void {
