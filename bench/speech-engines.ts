@@ -35,6 +35,22 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 };
 
+/** CPU seconds (user + system) used so far by every process in a process group. */
+function groupCpuSeconds(pgid: number): number {
+  let ticks = 0;
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[2]) !== pgid) continue;
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // gone
+    }
+  }
+  return ticks / 100;
+}
+
 /** RSS (MB) of every process in a process group. */
 function groupRssMb(pgid: number): number {
   let kb = 0;
@@ -134,15 +150,22 @@ async function recognition(postSpeechFrames?: number): Promise<void> {
     peakRss = Math.max(peakRss, groupRssMb(stream.pid!));
     await feed(gap);
   }
+  const cpu = groupCpuSeconds(stream.pid!);
+  const audioSeconds = fed / 32_000;
   await stream.end();
   rmSync(dir, { recursive: true, force: true });
   console.log(
-    `pocketsphinx (vad_postspeech ${postSpeechFrames ?? "50 (default)"}): end of phrase -> utterance p50 ${pct(delays, 50).toFixed(0)} ms, max ${Math.max(...delays).toFixed(0)} ms (n=${delays.length}); RSS ${peakRss} MB; heard: ${texts.join(" | ")}`,
+    `pocketsphinx (vad_postspeech ${postSpeechFrames ?? "50 (default)"}): end of phrase -> utterance p50 ${pct(delays, 50).toFixed(0)} ms, max ${Math.max(...delays).toFixed(0)} ms (n=${delays.length}); CPU ${(cpu / audioSeconds).toFixed(2)} x real time (${cpu.toFixed(1)} s for ${audioSeconds.toFixed(1)} s of audio, model load included); RSS ${peakRss} MB; heard: ${texts.join(" | ")}`,
   );
 }
 
 console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(" ")} on ${readFileSync("/proc/cpuinfo", "utf8").split("processor").length - 1} CPUs`);
-await apertium();
-await synthesis();
-await recognition();
-await recognition(25);
+const only = process.argv[2];
+if (!only || only === "apertium") await apertium();
+if (!only || only === "synthesis") await synthesis();
+if (!only || only === "recognition") {
+  await recognition();
+  await recognition(25);
+  await recognition(30);
+}
+console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(" ")} at the end`);

@@ -107,6 +107,8 @@ const schema = z
     EARSHOT_POLLY_VOICES: pollyVoices.optional(),
     /** Concurrent local recognition streams (one pocketsphinx process each, ~105 MB). */
     EARSHOT_ASR_MAX_STREAMS: positiveInt(4),
+    /** Silence that ends an utterance for the local recogniser, ms (pocketsphinx's default 500). */
+    EARSHOT_ASR_PAUSE_MS: z.coerce.number().int().min(100).max(3000).default(500),
     EARSHOT_LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   })
   .superRefine((env, ctx) => {
@@ -166,6 +168,8 @@ export interface Config {
     tts: SpeechEngineSetting;
     pollyVoices: Partial<Record<LanguageCode, VoiceInfo>>;
     maxRecognizerStreams: number;
+    /** Local recogniser: silence that ends an utterance, ms. */
+    pauseMs: number;
   };
   logLevel: RawEnv["EARSHOT_LOG_LEVEL"];
 }
@@ -234,6 +238,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       tts: e.EARSHOT_TTS ?? (e.EARSHOT_MODE === "cloud" ? "aws" : "local"),
       pollyVoices: e.EARSHOT_POLLY_VOICES ?? {},
       maxRecognizerStreams: e.EARSHOT_ASR_MAX_STREAMS,
+      pauseMs: e.EARSHOT_ASR_PAUSE_MS,
     },
     logLevel: e.EARSHOT_LOG_LEVEL,
   };

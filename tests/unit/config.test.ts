@@ -67,18 +67,19 @@ describe("config", () => {
     };
 
     it("defaults to local engines embedded and AWS in the cloud", () => {
-      expect(loadConfig({}).speech).toEqual({ asr: "local", mt: "local", tts: "local", pollyVoices: {}, maxRecognizerStreams: 4 });
+      expect(loadConfig({}).speech).toEqual({ asr: "local", mt: "local", tts: "local", pollyVoices: {}, maxRecognizerStreams: 4, pauseMs: 500 });
       expect(loadConfig(cloud).speech).toMatchObject({ asr: "aws", mt: "aws", tts: "aws" });
     });
 
     it("reads each port's engine and the Polly voices", () => {
-      const c = loadConfig({ EARSHOT_ASR: "off", EARSHOT_MT: "aws", EARSHOT_TTS: "local", EARSHOT_POLLY_VOICES: "es=Lucia, de=Vicki:standard", EARSHOT_ASR_MAX_STREAMS: "2" });
+      const c = loadConfig({ EARSHOT_ASR: "off", EARSHOT_MT: "aws", EARSHOT_TTS: "local", EARSHOT_POLLY_VOICES: "es=Lucia, de=Vicki:standard", EARSHOT_ASR_MAX_STREAMS: "2", EARSHOT_ASR_PAUSE_MS: "300" });
       expect(c.speech).toEqual({
         asr: "off",
         mt: "aws",
         tts: "local",
         pollyVoices: { es: { voice: "Lucia", engine: "neural" }, de: { voice: "Vicki", engine: "standard" } },
         maxRecognizerStreams: 2,
+        pauseMs: 300,
       });
     });
 

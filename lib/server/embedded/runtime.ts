@@ -133,7 +133,7 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
     transcribe = createTranscribeEndpoint({
       verifier: services.verifier,
       signer: services.signer,
-      recognizer: pocketsphinxRecognizer(),
+      recognizer: pocketsphinxRecognizer({ postSpeechFrames: Math.round(config.speech.pauseMs / 10) }),
       logger: createLogger("transcribe"),
       maxStreams: config.speech.maxRecognizerStreams,
       languageCodes: ["en-US"],
