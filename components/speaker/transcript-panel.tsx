@@ -29,7 +29,7 @@ export function TranscriptPanel({ state, targets }: { state: Pick<RecognitionSta
           <div key={line.seq} className="text-sm" data-testid="transcript-line" data-seq={line.seq}>
             <p className="text-slate-900">
               <span className="mr-2 font-mono text-xs text-slate-400">{line.seq}</span>
-              {line.text}
+              <span data-testid="transcript-text">{line.text}</span>
             </p>
             {targets.map((t) =>
               line.translations[t] ? (
@@ -37,7 +37,7 @@ export function TranscriptPanel({ state, targets }: { state: Pick<RecognitionSta
                   <span className="mr-2 text-xs font-medium uppercase text-slate-400" title={LANGUAGES[t].name}>
                     {t}
                   </span>
-                  {line.translations[t]}
+                  <span data-testid="transcript-translation-text">{line.translations[t]}</span>
                 </p>
               ) : null,
             )}

@@ -77,6 +77,16 @@ test("Spanish, Catalan and English listeners read the speaker in their language;
   const speaker = await speakerSignedInContext(browser);
   const sp = speaker.page;
   const listeners: Listener[] = [];
+  // The pipeline's lags as the speaker is told them (segmentProcessed), for the log.
+  const lags: Record<string, number[]> = {};
+  sp.on("websocket", (ws) =>
+    ws.on("framereceived", ({ payload }) => {
+      const text = String(payload);
+      if (!text.includes('"segmentProcessed"')) return;
+      const message = JSON.parse(text) as { languages: { language: string; captionLagMs?: number }[] };
+      for (const l of message.languages) if (l.captionLagMs !== undefined) (lags[l.language] ??= []).push(l.captionLagMs);
+    }),
+  );
   try {
     // The form offers only what the engines serve, saying what each gets.
     await expect(sp.getByTestId("engines-off-notice")).toHaveCount(0);
@@ -138,15 +148,22 @@ test("Spanish, Catalan and English listeners read the speaker in their language;
     // The speaker sees the transcript (English) with translations, and the pipeline per language.
     const transcript = sp.getByTestId("transcript-panel");
     await expect(transcript.getByTestId("transcript-line").first()).toBeVisible();
-    const spoken = await transcript.getByTestId("transcript-line").allTextContents();
+    const spoken = await transcript.getByTestId("transcript-text").allTextContents();
     expect(spoken.filter((t) => matchesSentence(t, "en") >= 0).length, `speaker transcript: ${JSON.stringify(spoken)}`).toBeGreaterThanOrEqual(2);
-    await expect(transcript.locator('[data-testid="transcript-translation"][data-lang="es"]').first()).toBeVisible();
-    await expect(transcript.locator('[data-testid="transcript-translation"][data-lang="ca"]').first()).toBeVisible();
+    for (const language of ["es", "ca"] as const) {
+      const translated = await transcript.locator(`[data-testid="transcript-translation"][data-lang="${language}"] [data-testid="transcript-translation-text"]`).allTextContents();
+      expect(translated.filter((t) => matchesSentence(t, language) >= 0).length, `speaker transcript, ${language}: ${JSON.stringify(translated)}`).toBeGreaterThanOrEqual(2);
+    }
     await expect(sp.locator('[data-testid="language-status"][data-lang="es"] [data-testid="caption-lag"]')).toHaveText(/\d+(\.\d)? s/);
     await expect(sp.locator('[data-testid="language-status"][data-lang="ca"] [data-testid="caption-lag"]')).toHaveText(/\d+(\.\d)? s/);
     await expect(sp.locator('[data-testid="language-status"][data-lang="es"]')).not.toHaveAttribute("data-error", /.+/);
     expect(Number(await sp.getByTestId("segments-submitted").getAttribute("data-count"))).toBeGreaterThanOrEqual(2);
-    console.log(`[translation] speaker's last caption lag: es ${await speakerLag(sp, "es")}, ca ${await speakerLag(sp, "ca")}, en ${await speakerLag(sp, "en")}`);
+    const median = (v: number[]) => [...v].sort((x, y) => x - y)[Math.floor(v.length / 2)];
+    console.log(
+      `[translation] caption lag at the server, phrase end -> caption sent (ms): ${Object.entries(lags)
+        .map(([l, v]) => `${l} n=${v.length} median ${median(v)} max ${Math.max(...v)}`)
+        .join("; ")}; speaker page shows es ${await speakerLag(sp, "es")}, ca ${await speakerLag(sp, "ca")}`,
+    );
 
     // The transcript downloads while live.
     const txt = await sp.request.get(`/api/sessions/${sessionId}/transcript?format=txt`);
