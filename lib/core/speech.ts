@@ -26,6 +26,8 @@ export interface SpeechEngines {
   asr: RecognizerEngine;
   mt: TranslatorEngine;
   tts: SynthesizerEngine;
+  /** Local translation: the target languages whose pairs are installed (absent: every pair the engine has). */
+  mtTargets?: readonly LanguageCode[];
 }
 
 /** How a session's speech is recognised, chosen by the speaker at creation. */
@@ -108,6 +110,11 @@ export function canTranslate(engine: TranslatorEngine, source: LanguageCode, tar
   return engine !== "off" && source !== target && TRANSLATOR_PAIRS[engine](source, target);
 }
 
+/** Whether the engines in effect translate `source` into `target` (installed pairs only). */
+export function translatable(engines: SpeechEngines, source: LanguageCode, target: LanguageCode): boolean {
+  return canTranslate(engines.mt, source, target) && (engines.mtTargets === undefined || engines.mtTargets.includes(target));
+}
+
 export function voiceFor(engine: SynthesizerEngine, language: LanguageCode): VoiceInfo | undefined {
   return engine === "off" ? undefined : SYNTHESIZER_VOICES[engine][language];
 }
@@ -129,7 +136,7 @@ export interface LanguageOffer {
 
 /** The target languages a speaker may pick for a source language with these engines (source excluded). */
 export function targetLanguagesFor(engines: SpeechEngines, source: LanguageCode): LanguageCode[] {
-  return LANGUAGE_CODES.filter((t) => canTranslate(engines.mt, source, t));
+  return LANGUAGE_CODES.filter((t) => translatable(engines, source, t));
 }
 
 /**
@@ -145,7 +152,7 @@ export function sessionOffers(
   const offers: LanguageOffer[] = [{ language: session.sourceLanguage, kind: "source", captions: recognised }];
   if (!recognised) return offers;
   for (const target of session.targetLanguages ?? []) {
-    if (!canTranslate(engines.mt, session.sourceLanguage, target)) continue;
+    if (!translatable(engines, session.sourceLanguage, target)) continue;
     const voice = voiceFor(engines.tts, target);
     offers.push(
       voice

@@ -15,7 +15,7 @@ import {
 import { languageDistribution, shardViewersAttribute, type ConnectionItem, type SessionItem } from "../../core/schema";
 import { isValidSessionId } from "../../core/session-id";
 import { channelName, embeddedChannelArn } from "../../core/signaling";
-import { TRANSCRIPT_LIMITS, canRecognize, canTranslate, sessionOffers, type LanguageOffer, type SessionRecognizer, type SpeechEngines } from "../../core/speech";
+import { TRANSCRIPT_LIMITS, canRecognize, translatable, sessionOffers, type LanguageOffer, type SessionRecognizer, type SpeechEngines } from "../../core/speech";
 import { SpeechPipeline } from "../speech/pipeline";
 import type { SpeechServices } from "../speech/ports";
 import { getRecognizer, submitTranscript, type TranscriptContext } from "./transcript";
@@ -318,7 +318,7 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
     for (const raw of requested ?? []) {
       const target = requireLanguage(raw);
       if (target === source || targetLanguages.includes(target)) continue;
-      if (!canTranslate(e.mt, source, target)) {
+      if (!translatable(e, source, target)) {
         throw new EarshotError(
           "UNSUPPORTED_LANGUAGE",
           e.mt === "off"

@@ -2,7 +2,7 @@ import { toEarshotError, EarshotError } from "../../core/errors";
 import type { LanguageCode } from "../../core/languages";
 import type { CaptionMessage, PipelineLanguageStatus, ServerMessage, SpeechMessage } from "../../core/protocol";
 import type { ConnectionItem, SessionItem } from "../../core/schema";
-import { MAX_SPEECH_PART_CHARS, asSentence, canTranslate, voiceFor, type Segment, type SpeechEngines } from "../../core/speech";
+import { MAX_SPEECH_PART_CHARS, asSentence, translatable, voiceFor, type Segment, type SpeechEngines } from "../../core/speech";
 import type { ConnectionPort, Logger } from "../control/ports";
 import type { Store } from "../store/store";
 import { AsyncLru, translationKey } from "./cache";
@@ -205,7 +205,7 @@ export class SpeechPipeline {
   translate(sentence: string, source: LanguageCode, target: LanguageCode): Promise<string> {
     const engines = this.engines;
     const translator = this.deps.speech?.translator;
-    if (!translator || !canTranslate(engines.mt, source, target)) {
+    if (!translator || !translatable(engines, source, target)) {
       return Promise.reject(
         new EarshotError(
           "ENGINE_UNAVAILABLE",

@@ -136,8 +136,8 @@ export function speechStatus(config: Pick<Config, "speech">, installed: Installe
     if (value === "off") notices.push(`${port} is off (${name}=off).`);
   }
 
-  const engines: SpeechEngines = { asr: effAsr, mt: effMt, tts: effTts };
   const apertiumLanguages = mt === "local" ? installed.apertium : [];
+  const engines: SpeechEngines = { asr: effAsr, mt: effMt, tts: effTts, ...(effMt === "local" ? { mtTargets: apertiumLanguages } : {}) };
   const parts = [
     effAsr === "local" ? "recognition pocketsphinx (en)" : effAsr === "aws" ? "recognition Amazon Transcribe" : "recognition off",
     effMt === "local" ? `translation Apertium (${apertiumLanguages.join(" ")})` : effMt === "aws" ? "translation Amazon Translate" : "translation off",
