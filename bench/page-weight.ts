@@ -6,13 +6,15 @@ import { launchChromium, listenerContext } from "../tests/e2e/support/harness";
 
 /**
  * Page weight: the JavaScript a listener's phone downloads. First load is
- * every script the join page fetches until the network is idle, before any
- * interaction; each is gzip-compressed here (zlib, level 9), so the figure
- * does not depend on how the server compresses. The WebRTC module (the KVS
- * SDK) is loaded with import() on Listen and reported separately.
+ * every script the page runs before its load event: the scripts it fetches
+ * and the scripts inline in its HTML (the listener page inlines its own);
+ * each is gzip-compressed here (zlib, level 9), so the figure does not depend
+ * on how the server compresses. The WebRTC module (the KVS SDK) is loaded
+ * with import() after the load event or on Listen, and reported separately.
  */
 
-const BUDGET_KB = 130;
+/** Issue 13: the listener page's first-load JavaScript, gzip. */
+const BUDGET_KB = 60;
 
 interface Script {
   url: string;
@@ -70,22 +72,31 @@ const sum = (scripts: Script[], key: "bytes" | "gzip") => scripts.reduce((n, s) 
 async function run(ctx: BenchContext): Promise<BenchResult> {
   const session = await createSession(ctx);
   const browser = await launchChromium();
-  const pages: Record<string, { scripts: Script[]; gzipKb: number; rawKb: number; prefetchedGzipKb: number }> = {};
+  const pages: Record<string, { scripts: Script[]; after: Script[]; gzipKb: number; rawKb: number; prefetchedGzipKb: number }> = {};
   let onListen: Script[] = [];
+  const documents: Record<string, { bytes: number; gzip: number }> = {};
   try {
     for (const [name, path] of [
-      ["join page (/join/[sessionId])", `/join/${session.sessionId}?lang=de`],
+      ["join page (/join/[sessionId])", `/join/${session.sessionId}?lang=en`],
       ["join by code (/join)", "/join"],
       ["landing (/)", "/"],
     ] as const) {
       const context = await listenerContext(browser, ctx.baseUrl);
       const page = await context.newPage();
       const { scripts, pending } = collectScripts(page);
-      await page.goto(path, { waitUntil: "networkidle" });
+      const response = await page.goto(path, { waitUntil: "networkidle" });
       await Promise.all(pending);
+      // Scripts inline in the HTML run before the load event too.
+      const inline = await page.evaluate(() => [...document.scripts].filter((el) => !el.src && el.type !== "application/json").map((el) => el.textContent ?? ""));
+      inline.forEach((text, i) => {
+        const body = Buffer.from(text);
+        if (body.length > 0) scripts.push({ url: `(inline script ${i + 1} in the HTML)`, bytes: body.length, gzip: gzipSync(body, { level: 9 }).length, beforeLoad: true });
+      });
+      const html = response ? await response.body() : Buffer.alloc(0);
+      documents[name] = { bytes: html.length, gzip: gzipSync(html, { level: 9 }).length };
       const firstLoad = scripts.filter((x) => x.beforeLoad);
       const prefetched = scripts.filter((x) => !x.beforeLoad);
-      pages[name] = { scripts: firstLoad, gzipKb: kb(sum(firstLoad, "gzip")), rawKb: kb(sum(firstLoad, "bytes")), prefetchedGzipKb: kb(sum(prefetched, "gzip")) };
+      pages[name] = { scripts: firstLoad, after: prefetched, gzipKb: kb(sum(firstLoad, "gzip")), rawKb: kb(sum(firstLoad, "bytes")), prefetchedGzipKb: kb(sum(prefetched, "gzip")) };
       if (path.startsWith("/join/")) {
         // What Listen adds: the WebRTC module, loaded on demand.
         const seen = scripts.length;
@@ -105,23 +116,25 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
   const rows = (scripts: Script[]) =>
     [...scripts].sort((a, b) => b.gzip - a.gzip).map((s) => `| \`${s.url.replace(/^\/_next\/static\//, "")}\` | ${kb(s.bytes)} | ${kb(s.gzip)} |`);
   const markdown = [
-    "First load: the scripts a fresh phone-sized Chromium context requests for each page before its load event, each gzip-compressed (level 9).",
-    "After the load event the App Router prefetches the routes of visible links (/join, /speaker); those are listed apart, as is the WebRTC",
-    "module the Listen button loads with import().",
+    "First load: the scripts a fresh phone-sized Chromium context runs for each page before its load event (fetched, or inline in the HTML),",
+    "each gzip-compressed (level 9). After the load event the App Router prefetches the routes of visible links (/join, /speaker), and the",
+    "listener page fetches its WebRTC module when the language's mode needs the original voice; those are listed apart, as is what the",
+    "Listen button still loads. The HTML column is the whole document (with the listener page's inline CSS and script), gzip.",
     "",
-    "| page | first-load scripts | raw KB | gzip KB | prefetched after load, gzip KB |",
-    "|---|---|---|---|---|",
-    ...Object.entries(pages).map(([name, p]) => `| ${name} | ${p.scripts.length} | ${p.rawKb} | ${p.gzipKb} | ${p.prefetchedGzipKb} |`),
-    `| + on Listen (WebRTC module, import()) | ${onListen.length} | ${kb(sum(onListen, "bytes"))} | ${kb(sum(onListen, "gzip"))} | |`,
+    "| page | first-load scripts | raw KB | gzip KB | after load, gzip KB | HTML gzip KB |",
+    "|---|---|---|---|---|---|",
+    ...Object.entries(pages).map(([name, p]) => `| ${name} | ${p.scripts.length} | ${p.rawKb} | ${p.gzipKb} | ${p.prefetchedGzipKb} | ${kb(documents[name]?.gzip ?? 0)} |`),
+    `| + on Listen | ${onListen.length} | ${kb(sum(onListen, "bytes"))} | ${kb(sum(onListen, "gzip"))} | | |`,
     "",
-    "The landing page has next to no code of its own: its figure is what React 19 and the Next.js 16 App Router runtime weigh before any",
-    "page code. The join page adds its own components, the control channel and the player (the WebRTC module stays out of the first load).",
+    "The landing page and the code-entry page are React pages: their figure is mostly what React 19 and the Next.js 16 App Router runtime",
+    "weigh. The listener page ships no React: its HTML is rendered by a route handler and its one script (ListenerSession + a DOM view) is",
+    "inline; the WebRTC module (viewer + KVS SDK) is an ES module loaded with import() only for modes that play the original.",
     "",
-    "Join page, script by script:",
+    "Join page, script by script (after load included):",
     "",
     "| script | raw KB | gzip KB |",
     "|---|---|---|",
-    ...rows(join.scripts),
+    ...rows([...join.scripts, ...join.after]),
     "",
     "Loaded on Listen:",
     "",
