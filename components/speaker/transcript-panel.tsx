@@ -33,7 +33,15 @@ export function TranscriptPanel({ state, targets }: { state: Pick<RecognitionSta
             </p>
             {targets.map((t) =>
               line.translations[t] ? (
-                <p key={t} className="ml-6 text-slate-600" lang={t} data-testid="transcript-translation" data-lang={t}>
+                <p
+                  key={t}
+                  className="ml-6 text-slate-600"
+                  lang={t}
+                  data-testid="transcript-translation"
+                  data-lang={t}
+                  data-lag-ms={line.lags[t]}
+                  title={line.lags[t] === undefined ? undefined : `Caption sent ${(line.lags[t] / 1000).toFixed(1)} s after you said it`}
+                >
                   <span className="mr-2 text-xs font-medium uppercase text-slate-400" title={LANGUAGES[t].name}>
                     {t}
                   </span>

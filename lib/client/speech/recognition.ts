@@ -3,7 +3,7 @@ import type { PipelineLanguageStatus, RecognizerMessage, ServerMessage } from ".
 import { Segmenter, type RecognizerResult } from "../../core/segmenter";
 import type { Segment } from "../../core/speech";
 import { ControlChannelError, type ControlChannel } from "../control-channel";
-import { PCM_CHUNK_MS, PcmCapture } from "../media/pcm-capture";
+import { PCM_CHUNK_MS, PcmCapture, type PcmCaptureOptions } from "../media/pcm-capture";
 
 /**
  * The speaker's speech recognition for one session, framework-free (the page
@@ -48,6 +48,8 @@ export interface TranscriptLine {
   endMs: number;
   /** Translations the pipeline reported (segmentProcessed), by language. */
   translations: Partial<Record<LanguageCode, string>>;
+  /** Caption lag per language the pipeline reported for this segment (phrase end -> caption sent), ms. */
+  lags: Partial<Record<LanguageCode, number>>;
 }
 
 export interface LanguagePipelineState extends PipelineLanguageStatus {
@@ -99,6 +101,13 @@ export interface SpeakerRecognitionOptions {
   /** Start with the browser's recogniser (the session was created with it). */
   choice?: RecognizerChoice;
   now?: () => number;
+  /** Starts the microphone capture (default PcmCapture.start; tests pass a fake). */
+  startCapture?: (stream: MediaStream, options: PcmCaptureOptions) => Promise<Capture>;
+}
+
+/** What recognition needs of a running capture. */
+export interface Capture {
+  stop(): Promise<void>;
 }
 
 /** Lines kept in the panel. */
@@ -124,7 +133,7 @@ export class SpeakerRecognition {
   private readonly listeners = new Set<() => void>();
   private readonly now: () => number;
   private segmenter: Segmenter;
-  /** Wall clock at the start of recognition (stream time 0 of the first stream), ms. */
+  /** Wall clock at the start of recognition (time 0 of the first stream: its first audio), ms. */
   private epoch: number | undefined;
 
   private stream: MediaStream | undefined;
@@ -132,7 +141,7 @@ export class SpeakerRecognition {
   private disposed = false;
   /** Bumped at each (re)start and stop: callbacks of an older run do nothing. */
   private run = 0;
-  private capture: PcmCapture | undefined;
+  private capture: Capture | undefined;
   private transcribe: TranscribeConnection | undefined;
   /** Wall clock at the current Transcribe stream's time 0. */
   private streamEpoch: number | undefined;
@@ -238,7 +247,6 @@ export class SpeakerRecognition {
 
   private async start(): Promise<void> {
     const run = ++this.run;
-    this.epoch ??= this.now();
     if (this.state.choice === "browser") {
       this.startWebSpeech(run);
       return;
@@ -321,12 +329,14 @@ export class SpeakerRecognition {
     this.transcribe = connection;
     this.streamEpoch = undefined;
     try {
-      this.capture = await PcmCapture.start(stream, {
+      const startCapture = this.options.startCapture ?? ((s: MediaStream, o: PcmCaptureOptions) => PcmCapture.start(s, o));
+      this.capture = await startCapture(stream, {
         sampleRate: recognizer.sampleRate,
         onChunk: (pcm) => {
           if (run !== this.run || !this.transcribe) return;
           // Stream time 0 on the wall clock: the first chunk's audio began one chunk before it arrived.
           this.streamEpoch ??= this.now() - PCM_CHUNK_MS;
+          this.epoch ??= this.streamEpoch;
           this.transcribe.send(pcm);
         },
       });
@@ -366,6 +376,7 @@ export class SpeakerRecognition {
     recognition.lang = WEB_SPEECH_TAGS[this.options.sourceLanguage] ?? this.options.sourceLanguage;
     // Web Speech gives no times: stream time is ms since this recognition started, its start the first result's arrival.
     const streamEpoch = this.now();
+    this.epoch ??= streamEpoch;
     const starts = new Map<number, number>();
     recognition.onresult = (event) => {
       if (run !== this.run) return;
@@ -437,7 +448,7 @@ export class SpeakerRecognition {
       // The wall clock at the phrase's end, never in the future.
       const spokenAt = this.epoch === undefined ? this.now() : Math.min(this.now(), Math.round(this.epoch + endMs));
       if (segment.final) {
-        const lines = [...this.state.lines, { seq: segment.seq, text: segment.text, startMs, endMs, translations: {} }].slice(-MAX_LINES);
+        const lines = [...this.state.lines, { seq: segment.seq, text: segment.text, startMs, endMs, translations: {}, lags: {} }].slice(-MAX_LINES);
         const partial = this.state.partial && this.state.partial.seq > segment.seq ? this.state.partial : undefined;
         this.set({ lines, partial });
       } else {
@@ -491,13 +502,15 @@ export class SpeakerRecognition {
     if (message.type !== "segmentProcessed" || message.sessionId !== this.options.sessionId) return;
     const pipeline = { ...this.state.pipeline };
     const translations: Partial<Record<LanguageCode, string>> = {};
+    const lags: Partial<Record<LanguageCode, number>> = {};
     for (const status of message.languages) {
+      if (status.captionLagMs !== undefined) lags[status.language] = status.captionLagMs;
       const before = pipeline[status.language];
       const speechProduced = status.speechListeners > 0 ? status.speechLagMs !== undefined && !status.error : (before?.speechProduced ?? false);
       pipeline[status.language] = { ...status, seq: message.seq, speechProduced };
       if (status.text) translations[status.language] = status.text;
     }
-    const lines = this.state.lines.map((l) => (l.seq === message.seq ? { ...l, translations: { ...l.translations, ...translations } } : l));
+    const lines = this.state.lines.map((l) => (l.seq === message.seq ? { ...l, translations: { ...l.translations, ...translations }, lags: { ...l.lags, ...lags } } : l));
     this.set({ pipeline, lines });
   }
 }
