@@ -59,9 +59,12 @@ const schema = z
     EARSHOT_SESSION_TTL_HOURS: positiveInt(12),
     EARSHOT_VIEWERS_PER_CHANNEL: positiveInt(10),
     EARSHOT_MAX_CHANNELS_PER_SESSION: positiveInt(10),
-    /** Per client IP, per minute. */
-    EARSHOT_LIMIT_CONNECTS_PER_MINUTE: positiveInt(120),
-    EARSHOT_LIMIT_LOOKUPS_PER_MINUTE: positiveInt(60),
+    /**
+     * Per client IP, per minute. A venue's audience shares one address: these two are flood ceilings,
+     * set at three full rooms' arrivals (docs/RELIABILITY.md); guessing is stopped by the failed-lookup budget.
+     */
+    EARSHOT_LIMIT_CONNECTS_PER_MINUTE: positiveInt(3000),
+    EARSHOT_LIMIT_LOOKUPS_PER_MINUTE: positiveInt(3000),
     EARSHOT_LIMIT_FAILED_LOOKUPS_PER_MINUTE: positiveInt(20),
     /** Per connection, per 10 seconds. */
     EARSHOT_LIMIT_MESSAGES_PER_10S: positiveInt(100),

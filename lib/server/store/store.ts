@@ -62,8 +62,8 @@ export interface RateDecision {
  * counts in memory and spares the store two writes per connection.
  */
 export interface RateCounters {
-  /** Adds one to a bucket (kept until `expiresAtS`) and returns its new count. */
-  add(bucket: string, expiresAtS: number): Promise<number>;
+  /** Adds `by` (default one; negative gives back) to a bucket (kept until `expiresAtS`) and returns its new count. */
+  add(bucket: string, expiresAtS: number, by?: number): Promise<number>;
   get(bucket: string): Promise<number>;
 }
 
@@ -73,14 +73,14 @@ class TableCounters implements RateCounters {
     private readonly table: string,
   ) {}
 
-  async add(bucket: string, expiresAtS: number): Promise<number> {
+  async add(bucket: string, expiresAtS: number, by = 1): Promise<number> {
     const out = await this.doc.send(
       new UpdateCommand({
         TableName: this.table,
         Key: { bucket },
         UpdateExpression: "ADD hits :one SET #ttl = :ttl",
         ExpressionAttributeNames: { "#ttl": "ttl" },
-        ExpressionAttributeValues: { ":one": 1, ":ttl": expiresAtS },
+        ExpressionAttributeValues: { ":one": by, ":ttl": expiresAtS },
         ReturnValues: "UPDATED_NEW",
       }),
     );
@@ -99,12 +99,12 @@ export class MemoryCounters implements RateCounters {
 
   constructor(private readonly nowS: () => number = () => Math.floor(Date.now() / 1000)) {}
 
-  async add(bucket: string, expiresAtS: number): Promise<number> {
+  async add(bucket: string, expiresAtS: number, by = 1): Promise<number> {
     if (++this.adds % 1000 === 0) this.prune();
     const entry = this.buckets.get(bucket);
-    if (entry && entry.expiresAtS > this.nowS()) return ++entry.hits;
-    this.buckets.set(bucket, { hits: 1, expiresAtS });
-    return 1;
+    if (entry && entry.expiresAtS > this.nowS()) return (entry.hits += by);
+    this.buckets.set(bucket, { hits: by, expiresAtS });
+    return by;
   }
 
   async get(bucket: string): Promise<number> {
@@ -126,6 +126,10 @@ export function processRateCounters(): MemoryCounters {
   g[MEMORY_COUNTERS] ??= new MemoryCounters();
   return g[MEMORY_COUNTERS];
 }
+
+/** guardedLookup: a lookup queued behind lookups in flight tries again this often, this far apart (± half): up to ~4 s. */
+const GUARD_WAITS = 80;
+const GUARD_WAIT_MS = 50;
 
 function resumeKeyOf(sessionId: string, clientKey: string): string {
   return `${sessionId}#${clientKey}`;
@@ -624,14 +628,47 @@ export class Store {
    * Guards a session lookup against code guessing: a client that has spent its
    * budget of failed lookups is refused every lookup (a right guess included)
    * until the window ends. `lookup` returns undefined for a miss.
+   *
+   * The budget is reserved before the lookup (an atomic add) and given back
+   * when the lookup finds the session, so a burst of parallel guesses gets at
+   * most `failedPerMinute` answers. A reservation past the budget is refused at
+   * once when answered misses alone have spent it; when it is lookups still in
+   * flight that hold it (a crowd opening one link at once), the lookup waits
+   * for them (briefly, a bounded number of times) instead of being refused.
    */
   async guardedLookup<T>(clientIp: string, failedPerMinute: number, lookup: () => Promise<T | undefined>): Promise<T | undefined> {
-    const key = `lookup-miss:${clientIp}`;
-    const budget = await this.peek(key, failedPerMinute, 60);
-    if (!budget.allowed) throw EarshotError.rateLimited(budget.retryAfter, "lookups of unknown sessions");
-    const found = await lookup();
-    if (found === undefined) await this.hit(key, failedPerMinute, 60);
-    return found;
+    const held = `lookup-miss:${clientIp}`; // misses answered + lookups in flight
+    const spent = `lookup-missed:${clientIp}`; // misses answered
+    for (let attempt = 0; ; attempt++) {
+      const reserved = await this.reserve(held, 60);
+      if (reserved.count > failedPerMinute) {
+        await reserved.giveBack();
+        const answered = await this.peek(spent, failedPerMinute, 60);
+        if (!answered.allowed || attempt >= GUARD_WAITS) throw EarshotError.rateLimited(reserved.retryAfter, "lookups of unknown sessions");
+        await new Promise((r) => setTimeout(r, GUARD_WAIT_MS * (0.5 + Math.random())));
+        continue;
+      }
+      let found: T | undefined;
+      try {
+        found = await lookup();
+      } catch (error) {
+        await reserved.giveBack();
+        throw error;
+      }
+      if (found !== undefined) await reserved.giveBack();
+      else await this.hit(spent, failedPerMinute, 60);
+      return found;
+    }
+  }
+
+  /** Adds one to this window's bucket of `key`; `giveBack` takes it back from the same bucket. */
+  private async reserve(key: string, windowSeconds: number): Promise<{ count: number; retryAfter: number; giveBack: () => Promise<void> }> {
+    const nowS = this.nowSeconds();
+    const window = Math.floor(nowS / windowSeconds);
+    const windowEnd = (window + 1) * windowSeconds;
+    const bucket = `${key}#${windowSeconds}#${window}`;
+    const count = await this.counters.add(bucket, windowEnd + 60);
+    return { count, retryAfter: Math.max(1, windowEnd - nowS), giveBack: async () => void (await this.counters.add(bucket, windowEnd + 60, -1)) };
   }
 
   /** Throws RATE_LIMIT_EXCEEDED (with Retry-After seconds) when over the limit. */
