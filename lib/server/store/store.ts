@@ -517,6 +517,44 @@ export class Store {
     });
   }
 
+  /**
+   * Puts a listener row's counted state (joined language, target language,
+   * shard) back as it was in `before`, after the count write that should have
+   * followed a change failed. Only while the row still shows the change
+   * (`joinedNow`: the language it was moved to, or undefined after a leave):
+   * false when something moved it since.
+   */
+  async restoreListener(connectionId: string, joinedNow: LanguageCode | undefined, before: ConnectionItem): Promise<boolean> {
+    const sets = ["changedAt = :now"];
+    const removes: string[] = [];
+    const values: Record<string, unknown> = { ":now": this.now() };
+    if (before.joinedLanguage) (sets.push("joinedLanguage = :bj"), (values[":bj"] = before.joinedLanguage));
+    else removes.push("joinedLanguage");
+    if (before.targetLanguage) (sets.push("targetLanguage = :bt"), (values[":bt"] = before.targetLanguage));
+    if (before.channelIndex !== undefined) (sets.push("channelIndex = :bk"), (values[":bk"] = before.channelIndex));
+    if (joinedNow) values[":j"] = joinedNow;
+    const restored = await this.updateConnection(
+      connectionId,
+      `SET ${sets.join(", ")}${removes.length ? ` REMOVE ${removes.join(", ")}` : ""}`,
+      joinedNow ? "joinedLanguage = :j" : "attribute_exists(connectionId) AND attribute_not_exists(joinedLanguage)",
+      values,
+    );
+    return restored !== undefined;
+  }
+
+  /** Puts back a deleted connection row (its un-counting failed) unless a row of that id exists again. */
+  async restoreConnection(before: ConnectionItem): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({ TableName: this.tables.connections, Item: connectionItem.parse(before), ConditionExpression: "attribute_not_exists(connectionId)" }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
   /** Records a listener's signaling shard; undefined when it already had one (the caller gives its slot back). */
   async setViewerChannel(connectionId: string, shard: number, viewerClientId: string): Promise<ConnectionItem | undefined> {
     return this.updateConnection(

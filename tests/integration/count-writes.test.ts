@@ -1,0 +1,99 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import type { EmbeddedRuntime } from "../../lib/server/embedded/runtime";
+import { languageDistribution, type ConnectionItem } from "../../lib/core/schema";
+import { TestClient, createSession, joinAsListener, startTestRuntime } from "./harness";
+
+/**
+ * A count write (the atomic ADD on the session) that fails after the
+ * connection row moved: the row change is undone, so the error the client
+ * gets and what is stored agree. The failure is injected at the store's count
+ * write, as a socket hang-up from the DynamoDB endpoint would make it fail.
+ */
+
+let runtime: EmbeddedRuntime;
+beforeAll(async () => {
+  runtime = await startTestRuntime();
+});
+afterAll(async () => {
+  await runtime?.close();
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+function failNextCountWrite(): void {
+  const hangUp = Object.assign(new Error("socket hang up"), { name: "TimeoutError" });
+  vi.spyOn(runtime.services.store, "adjustCounts").mockRejectedValueOnce(hangUp);
+}
+
+async function counts(sessionId: string) {
+  const session = await runtime.services.store.getSession(sessionId, true);
+  return { total: session?.listenerCount, languages: session ? languageDistribution(session) : undefined };
+}
+
+async function listenerRows(sessionId: string): Promise<ConnectionItem[]> {
+  return (await runtime.services.store.listSessionConnections(sessionId)).filter((c) => c.role === "listener");
+}
+
+describe("a failed count write", () => {
+  it("on joinSession: INTERNAL_ERROR, the row is not joined, nothing counted; a retry then joins", async () => {
+    const { sessionId, speaker } = await createSession(runtime);
+    const listener = await TestClient.connect(runtime, { sessionId, targetLanguage: "es" });
+    failNextCountWrite();
+    expect(await listener.request({ action: "joinSession", sessionId, targetLanguage: "es" })).toMatchObject({ type: "error", code: "INTERNAL_ERROR" });
+    const [row] = await listenerRows(sessionId);
+    expect(row.joinedLanguage).toBeUndefined();
+    expect(await counts(sessionId)).toEqual({ total: 0, languages: {} });
+
+    expect(await listener.request({ action: "joinSession", sessionId, targetLanguage: "es" })).toMatchObject({ type: "sessionJoined", listenerCount: 1 });
+    expect(await counts(sessionId)).toEqual({ total: 1, languages: { es: 1 } });
+    await Promise.all([listener.close(), speaker.close()]);
+  });
+
+  it("on changeLanguage: INTERNAL_ERROR, the row keeps its old language, the counts too", async () => {
+    const { sessionId, speaker } = await createSession(runtime);
+    const listener = await joinAsListener(runtime, sessionId, "de");
+    failNextCountWrite();
+    expect(await listener.request({ action: "changeLanguage", targetLanguage: "es" })).toMatchObject({ type: "error", code: "INTERNAL_ERROR" });
+    const [row] = await listenerRows(sessionId);
+    expect(row).toMatchObject({ joinedLanguage: "de", targetLanguage: "de" });
+    expect(await counts(sessionId)).toEqual({ total: 1, languages: { de: 1 } });
+
+    // When it then leaves, the departure takes the language it is counted in: no drift.
+    await listener.close();
+    await expect.poll(async () => (await counts(sessionId)).total, { timeout: 10_000 }).toBe(0);
+    expect((await counts(sessionId)).languages).toEqual({});
+    await speaker.close();
+  });
+
+  it("on leaveSession: INTERNAL_ERROR, the listener is still joined and counted", async () => {
+    const { sessionId, speaker } = await createSession(runtime);
+    const listener = await joinAsListener(runtime, sessionId, "fr");
+    failNextCountWrite();
+    expect(await listener.request({ action: "leaveSession" })).toMatchObject({ type: "error", code: "INTERNAL_ERROR" });
+    const [row] = await listenerRows(sessionId);
+    expect(row.joinedLanguage).toBe("fr");
+    expect(await counts(sessionId)).toEqual({ total: 1, languages: { fr: 1 } });
+
+    expect(await listener.request({ action: "leaveSession" })).toMatchObject({ type: "sessionLeft" });
+    expect(await counts(sessionId)).toEqual({ total: 0, languages: {} });
+    await Promise.all([listener.close(), speaker.close()]);
+  });
+
+  it("on $disconnect: the row is put back, and the next sweep un-counts it", async () => {
+    const { sessionId, speaker } = await createSession(runtime);
+    const listener = await joinAsListener(runtime, sessionId, "it");
+    const [row] = await listenerRows(sessionId);
+    failNextCountWrite();
+    await listener.close();
+    // The gateway forgets a connection once its $disconnect has run.
+    await vi.waitFor(() => expect(runtime.gateway.has(row.connectionId)).toBe(false), { timeout: 10_000 });
+    expect(await runtime.services.store.getConnection(row.connectionId)).toMatchObject({ joinedLanguage: "it" });
+    expect(await counts(sessionId)).toEqual({ total: 1, languages: { it: 1 } });
+
+    await runtime.plane.sweep((c) => runtime.gateway.has(c.connectionId), { graceMs: 0, quietMs: 60_000 });
+    expect(await runtime.services.store.getConnection(row.connectionId)).toBeUndefined();
+    expect(await counts(sessionId)).toEqual({ total: 0, languages: {} });
+    await speaker.close();
+  });
+});
