@@ -528,10 +528,14 @@ export class Store {
     const sets = ["changedAt = :now"];
     const removes: string[] = [];
     const values: Record<string, unknown> = { ":now": this.now() };
-    if (before.joinedLanguage) (sets.push("joinedLanguage = :bj"), (values[":bj"] = before.joinedLanguage));
+    const put = (attribute: string, value: unknown, placeholder: string) => {
+      sets.push(`${attribute} = ${placeholder}`);
+      values[placeholder] = value;
+    };
+    if (before.joinedLanguage) put("joinedLanguage", before.joinedLanguage, ":bj");
     else removes.push("joinedLanguage");
-    if (before.targetLanguage) (sets.push("targetLanguage = :bt"), (values[":bt"] = before.targetLanguage));
-    if (before.channelIndex !== undefined) (sets.push("channelIndex = :bk"), (values[":bk"] = before.channelIndex));
+    if (before.targetLanguage) put("targetLanguage", before.targetLanguage, ":bt");
+    if (before.channelIndex !== undefined) put("channelIndex", before.channelIndex, ":bk");
     if (joinedNow) values[":j"] = joinedNow;
     const restored = await this.updateConnection(
       connectionId,
