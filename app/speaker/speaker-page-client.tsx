@@ -21,6 +21,7 @@ import { CreateSessionForm } from "@/components/speaker/create-session-form";
 import { ListenerCounts } from "@/components/speaker/listener-counts";
 import { SpeakerLiveAudio } from "@/components/speaker/live-audio";
 import { SessionShare } from "@/components/speaker/session-share";
+import type { LinkSource } from "@/components/speaker/share-url";
 
 /** A live session of this speaker the page re-attaches to after a reload (checked on the server). */
 export interface ResumableSession {
@@ -41,6 +42,8 @@ export interface SpeakerPageClientProps {
   resume?: ResumableSession;
   /** Shown above the form (e.g. the session in the URL has ended). */
   notice?: string;
+  /** Where the join link's base came from (Config.publicUrlSource): decides the link and QR code (share-url.ts). */
+  linkSource?: LinkSource;
 }
 
 interface Counts {
@@ -69,7 +72,7 @@ async function fetchSpeakerToken(onSignedOut: () => void): Promise<string> {
   return ((await response.json()) as SpeakerTokenResponse).token;
 }
 
-export function SpeakerPageClient({ speaker, wsUrl, maxConnectionSeconds, signalingMaxConnectionSeconds, resume, notice }: SpeakerPageClientProps) {
+export function SpeakerPageClient({ speaker, wsUrl, maxConnectionSeconds, signalingMaxConnectionSeconds, resume, notice, linkSource }: SpeakerPageClientProps) {
   const router = useRouter();
   const [session, setSession] = useState<ResumableSession | undefined>(resume);
   const [broadcast, setBroadcast] = useState<BroadcastState | undefined>(
@@ -276,7 +279,7 @@ export function SpeakerPageClient({ speaker, wsUrl, maxConnectionSeconds, signal
             aside={<BroadcastStatePill state={broadcast} />}
             id="session-card"
           >
-            <SessionShare sessionId={session.sessionId} joinUrl={session.joinUrl} />
+            <SessionShare sessionId={session.sessionId} joinUrl={session.joinUrl} linkSource={linkSource} />
           </Card>
 
           <Card title="Broadcast" id="broadcast-card">

@@ -29,6 +29,8 @@ const schema = z
     HOST: z.string().min(1).default("0.0.0.0"),
     /** Base URL people open; join links and QR codes use it. */
     EARSHOT_PUBLIC_URL: url.optional(),
+    /** Set by the embedded runtime when it chose EARSHOT_PUBLIC_URL itself: "network" (a LAN address) or "loopback" (no other). */
+    EARSHOT_PUBLIC_URL_SOURCE: z.enum(["configured", "network", "loopback"]).optional(),
     /** WebSocket control channel URL the browser connects to (cloud: the API Gateway stage URL). */
     EARSHOT_WS_URL: z.string().regex(/^wss?:\/\/\S+$/, "must be a ws:// or wss:// URL").optional(),
     /** Embedded runtime: a directory for the on-disk store and its keys, or "memory". */
@@ -104,6 +106,8 @@ export interface Config {
   port: number;
   host: string;
   publicUrl: string;
+  /** Where publicUrl came from: the operator, or the embedded runtime's choice (a LAN address, or only loopback). */
+  publicUrlSource: "configured" | "network" | "loopback";
   /** undefined: the browser uses the page's own origin + /ws. */
   wsUrl?: string;
   data: { kind: "memory" } | { kind: "disk"; path: string };
@@ -154,6 +158,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port,
     host: e.HOST,
     publicUrl: (e.EARSHOT_PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, ""),
+    publicUrlSource: e.EARSHOT_PUBLIC_URL_SOURCE ?? (e.EARSHOT_PUBLIC_URL ? "configured" : "loopback"),
     wsUrl: e.EARSHOT_WS_URL,
     data: e.EARSHOT_DATA === "memory" ? { kind: "memory" } : { kind: "disk", path: e.EARSHOT_DATA },
     demoPassword: e.EARSHOT_DEMO_PASSWORD,

@@ -31,8 +31,11 @@ async function counts(sessionId: string) {
   return { total: session?.listenerCount, languages: session ? languageDistribution(session) : undefined };
 }
 
-async function listenerRows(sessionId: string): Promise<ConnectionItem[]> {
-  return (await runtime.services.store.listSessionConnections(sessionId)).filter((c) => c.role === "listener");
+/** The session's one listener row. */
+async function listenerRow(sessionId: string): Promise<ConnectionItem> {
+  const rows = (await runtime.services.store.listSessionConnections(sessionId)).filter((c) => c.role === "listener");
+  expect(rows).toHaveLength(1);
+  return rows[0]!;
 }
 
 describe("a failed count write", () => {
@@ -41,7 +44,7 @@ describe("a failed count write", () => {
     const listener = await TestClient.connect(runtime, { sessionId, targetLanguage: "es" });
     failNextCountWrite();
     expect(await listener.request({ action: "joinSession", sessionId, targetLanguage: "es" })).toMatchObject({ type: "error", code: "INTERNAL_ERROR" });
-    const [row] = await listenerRows(sessionId);
+    const row = await listenerRow(sessionId);
     expect(row.joinedLanguage).toBeUndefined();
     expect(await counts(sessionId)).toEqual({ total: 0, languages: {} });
 
@@ -55,7 +58,7 @@ describe("a failed count write", () => {
     const listener = await joinAsListener(runtime, sessionId, "de");
     failNextCountWrite();
     expect(await listener.request({ action: "changeLanguage", targetLanguage: "es" })).toMatchObject({ type: "error", code: "INTERNAL_ERROR" });
-    const [row] = await listenerRows(sessionId);
+    const row = await listenerRow(sessionId);
     expect(row).toMatchObject({ joinedLanguage: "de", targetLanguage: "de" });
     expect(await counts(sessionId)).toEqual({ total: 1, languages: { de: 1 } });
 
@@ -71,7 +74,7 @@ describe("a failed count write", () => {
     const listener = await joinAsListener(runtime, sessionId, "fr");
     failNextCountWrite();
     expect(await listener.request({ action: "leaveSession" })).toMatchObject({ type: "error", code: "INTERNAL_ERROR" });
-    const [row] = await listenerRows(sessionId);
+    const row = await listenerRow(sessionId);
     expect(row.joinedLanguage).toBe("fr");
     expect(await counts(sessionId)).toEqual({ total: 1, languages: { fr: 1 } });
 
@@ -83,7 +86,7 @@ describe("a failed count write", () => {
   it("on $disconnect: the row is put back, and the next sweep un-counts it", async () => {
     const { sessionId, speaker } = await createSession(runtime);
     const listener = await joinAsListener(runtime, sessionId, "it");
-    const [row] = await listenerRows(sessionId);
+    const row = await listenerRow(sessionId);
     failNextCountWrite();
     await listener.close();
     // The gateway forgets a connection once its $disconnect has run.

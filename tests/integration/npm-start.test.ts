@@ -38,7 +38,11 @@ function descendants(root: number): number[] {
   }
   const out: number[] = [];
   const walk = (pid: number) => {
-    for (const [child, ppid] of parent) if (ppid === pid) (out.push(child), walk(child));
+    for (const [child, ppid] of parent) {
+      if (ppid !== pid) continue;
+      out.push(child);
+      walk(child);
+    }
   };
   walk(root);
   return out;
@@ -63,12 +67,12 @@ function portRefuses(port: number): Promise<boolean> {
 }
 
 async function startNpm(script: "start" | "dev", dataDir: string, keys: { privateKey: string; publicKey: string }) {
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: "0", HOST: "127.0.0.1", EARSHOT_DATA: dataDir, EARSHOT_LOG_LEVEL: "warn" };
-  delete env.NODE_ENV; // as in a user's shell (vitest sets "test")
-  delete env.EARSHOT_PUBLIC_URL;
+  // As in a user's shell: no NODE_ENV (vitest sets "test"), no public URL.
+  const { NODE_ENV: _nodeEnv, EARSHOT_PUBLIC_URL: _publicUrl, EARSHOT_PUBLIC_URL_SOURCE: _source, ...inherited } = process.env;
+  const env: Record<string, string | undefined> = { ...inherited, PORT: "0", HOST: "127.0.0.1", EARSHOT_DATA: dataDir, EARSHOT_LOG_LEVEL: "warn" };
   env.EARSHOT_TOKEN_PRIVATE_KEY = keys.privateKey;
   env.EARSHOT_TOKEN_PUBLIC_KEY = keys.publicKey;
-  const npm: ChildProcess = spawn("npm", script === "start" ? ["start"] : ["run", "dev"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const npm: ChildProcess = spawn("npm", script === "start" ? ["start"] : ["run", "dev"], { env: env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => npm.once("exit", (code, signal) => resolve({ code, signal })));
   cleanup.push(() => {
     if (npm.exitCode === null && npm.signalCode === null) npm.kill("SIGKILL");
@@ -80,7 +84,7 @@ async function startNpm(script: "start" | "dev", dataDir: string, keys: { privat
     void exited.then((e) => reject(new Error(`npm ${script} exited early (${JSON.stringify(e)}): ${output}`)));
     lines.on("line", (line) => {
       output += line + "\n";
-      const m = /Earshot is running at http:\/\/[^\s:]+:(\d+)/.exec(line);
+      const m = /^\s*Local:\s+http:\/\/localhost:(\d+)/.exec(line);
       if (m) resolve(Number(m[1]));
     });
   });
