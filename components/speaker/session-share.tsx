@@ -17,8 +17,9 @@ export function SessionShare({ sessionId, joinUrl, linkSource }: { sessionId: st
         <QrCode value={link} label={`QR code for ${link}`} />
         {onlyThisMachine(link) && (
           <p className="text-center text-xs text-amber-800" role="note" data-testid="join-url-loopback-note">
-            Only this computer can open this link: Earshot found no network address. Connect this computer to the
-            audience&apos;s network and restart, or set EARSHOT_PUBLIC_URL.
+            {linkSource === "configured"
+              ? "Only this computer can open this link: EARSHOT_PUBLIC_URL is a loopback address. Set it to an address phones can open."
+              : "Only this computer can open this link: Earshot found no network address. Connect this computer to the audience's network and restart Earshot, or set EARSHOT_PUBLIC_URL."}
           </p>
         )}
       </div>
