@@ -118,3 +118,25 @@ describe("the failed-lookup budget under a burst", () => {
     }
   });
 });
+
+describe("connections that never join", () => {
+  it("are closed (1008) and removed by the sweep once past the grace period; joined listeners are untouched", async () => {
+    const runtime = await startWithDefaultLimits();
+    try {
+      const { sessionId, speaker } = await createSession(runtime);
+      const joined = await TestClient.connect(runtime, { sessionId, targetLanguage: "en" });
+      expect(await joined.request({ action: "joinSession", sessionId, targetLanguage: "en" })).toMatchObject({ type: "sessionJoined" });
+      const holders = await Promise.all(Array.from({ length: 5 }, () => TestClient.connect(runtime, { sessionId, targetLanguage: "en" })));
+
+      const report = await runtime.plane.sweep((c) => runtime.gateway.has(c.connectionId), { graceMs: 0, quietMs: 60_000 });
+      expect(report).toMatchObject({ unjoined: 5, removed: 0 });
+      for (const h of holders) expect(await h.closed).toMatchObject({ code: 1008 });
+      expect(joined.ws.readyState).toBe(joined.ws.OPEN);
+      expect((await runtime.services.store.getSession(sessionId, true))?.listenerCount).toBe(1);
+      expect((await runtime.services.store.listSessionConnections(sessionId)).filter((c) => c.role === "listener")).toHaveLength(1);
+      await Promise.all([joined.close(), speaker.close()]);
+    } finally {
+      await runtime.close();
+    }
+  });
+});

@@ -63,6 +63,8 @@ export interface SweepReport {
   expired: number;
   /** Sessions whose stored counts disagreed with their connections and were corrected. */
   corrected: number;
+  /** Live listener sockets closed because they never joined within the grace period. */
+  unjoined: number;
 }
 
 /** Per-language and per-shard counts implied by a session's connection rows. */
@@ -597,7 +599,7 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
   }
 
   async function sweep(isAlive: (c: ConnectionItem) => Promise<boolean> | boolean, options: SweepOptions = {}): Promise<SweepReport> {
-    const report: SweepReport = { scanned: 0, removed: 0, expired: 0, corrected: 0 };
+    const report: SweepReport = { scanned: 0, removed: 0, expired: 0, corrected: 0, unjoined: 0 };
     const graceMs = options.graceMs ?? 60_000;
     const quietMs = options.quietMs ?? 30_000;
     const settleMs = options.settleMs ?? 2_000;
@@ -619,6 +621,11 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
         if (!(await isAlive(c))) {
           await disconnect(c.connectionId);
           report.removed++;
+        } else if (c.role === "listener" && c.changedAt === undefined) {
+          // A listener socket that never joined (a join follows the connect at once in every page): someone holding sockets.
+          await connections.close(c.connectionId, 1008, "join the session after connecting");
+          await disconnect(c.connectionId);
+          report.unjoined++;
         }
       } catch (error) {
         logger.warn("sweep of a connection failed", { connectionId: c.connectionId, error });

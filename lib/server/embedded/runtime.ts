@@ -152,7 +152,7 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
     sweeping = true;
     plane
       .sweep((c) => gateway.has(c.connectionId))
-      .then((r) => (r.removed || r.corrected || r.expired ? log.info("sweep", { ...r }) : undefined))
+      .then((r) => (r.removed || r.corrected || r.expired || r.unjoined ? log.info("sweep", { ...r }) : undefined))
       .catch((error: unknown) => log.warn("sweep failed", { error }))
       .finally(() => (sweeping = false));
   }, config.sweepIntervalSeconds * 1000);
