@@ -80,11 +80,13 @@ export interface BackoffOptions {
   /** Give up after being disconnected this long, ms (default 10 minutes). */
   maxElapsedMs?: number;
   /**
-   * For the first `fastWindowMs` (default 60 000) after a drop the ceiling is at
+   * For the first `fastWindowMs` (default 120 000) after a drop the ceiling is at
    * most `fastCeilingMs` (default 1 500): a server that restarts (2-7 s) or a
    * network that comes back is found within about a second of answering again,
-   * and a crowd still arrives spread over that window, not in lockstep. After
-   * the window the ceiling grows on to `maxDelayMs`.
+   * and a crowd still arrives spread over that window, not in lockstep (a
+   * server that is down only refuses connections, which costs it nothing).
+   * Two minutes: a server start on a loaded machine has taken 50 s. After the
+   * window the ceiling grows on to `maxDelayMs`.
    */
   fastCeilingMs?: number;
   fastWindowMs?: number;
@@ -118,7 +120,7 @@ export class DefaultReconnectPolicy implements ReconnectPolicy {
     this.maxRetries = options.maxRetries ?? Number.POSITIVE_INFINITY;
     this.maxElapsedMs = options.maxElapsedMs ?? 10 * 60_000;
     this.fastCeilingMs = options.fastCeilingMs ?? 1_500;
-    this.fastWindowMs = options.fastWindowMs ?? 60_000;
+    this.fastWindowMs = options.fastWindowMs ?? 120_000;
     this.restartSpreadMs = options.restartSpreadMs ?? 1_000;
     this.random = options.random ?? Math.random;
   }
