@@ -1,5 +1,5 @@
 import type { NextConfig } from "next";
-import { PHASE_DEVELOPMENT_SERVER } from "next/constants";
+import { PHASE_DEVELOPMENT_SERVER, PHASE_PRODUCTION_BUILD } from "next/constants";
 
 /**
  * Security headers for every route. Earshot sets no nonces, so Next's inline
@@ -35,10 +35,26 @@ function contentSecurityPolicy(dev: boolean): string {
     .join("; ");
 }
 
-export default function config(phase: string): NextConfig {
+/**
+ * The listener page (/join/{id}) is server-rendered HTML with its own small
+ * script and CSS, not React (docs/BENCHMARKS.md): scripts/build-listener.mjs
+ * builds them before every `next build` and dev server, whoever starts it.
+ * Once per process tree (Next loads this file again in its workers).
+ */
+async function buildListenerAssets(): Promise<void> {
+  if (process.env.EARSHOT_LISTENER_ASSETS_BUILT) return;
+  const { buildListener } = await import("./scripts/build-listener.mjs");
+  await buildListener();
+  process.env.EARSHOT_LISTENER_ASSETS_BUILT = "1";
+}
+
+export default async function config(phase: string): Promise<NextConfig> {
   const dev = phase === PHASE_DEVELOPMENT_SERVER;
+  if (dev || phase === PHASE_PRODUCTION_BUILD) await buildListenerAssets();
   return {
     reactStrictMode: true,
+    // For a build while another engineer's work in progress does not typecheck (`npm run typecheck` still checks).
+    typescript: { ignoreBuildErrors: process.env.EARSHOT_BUILD_SKIP_TYPECHECK === "1" },
     poweredByHeader: false,
     // Node-only packages of the embedded runtime; never bundled into route handlers.
     serverExternalPackages: ["dynalite", "ws"],

@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import WebSocket from "ws";
 import type { ServerMessage } from "../lib/core/protocol";
 import type { BenchContext, BenchResult, Benchmark, TargetCheck } from "./types";
+import { cpuSeconds, fmt, httpListenerCount, mb, percentiles, rssKb, type Percentiles } from "./measure";
 
 /**
  * Churn (soak) benchmark: one speaker's session keeps a population of
@@ -92,46 +92,10 @@ function profile(quick: boolean): Profile & { ops: Set<OpKind>; checkpointSecond
 }
 
 // ---------------------------------------------------------------------------
-// Measurement helpers
+// Measurement helpers (the shared ones are in ./measure)
 
-interface Percentiles {
-  n: number;
-  p50: number;
-  p99: number;
-  max: number;
-}
-
-function percentiles(values: number[]): Percentiles {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
-  const r = (x: number) => Math.round(x * 10) / 10;
-  return { n: sorted.length, p50: r(at(50)), p99: r(at(99)), max: r(sorted[sorted.length - 1] ?? NaN) };
-}
-
-function rssKb(pid: number): number {
-  try {
-    const match = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return match ? Number(match[1]) : 0;
-  } catch {
-    return 0;
-  }
-}
-
-/** utime + stime of a process, in seconds (USER_HZ 100). */
-function cpuSeconds(pid: number | "self"): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return NaN;
-  }
-}
-
-const mb = (kb: number) => Math.round((kb / 1024) * 10) / 10;
 const r2 = (x: number) => Math.round(x * 100) / 100;
 const r1 = (x: number) => Math.round(x * 10) / 10;
-const fmt = (x: number) => x.toLocaleString("en-US");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const newKey = () => randomBytes(18).toString("base64url");
 
@@ -224,12 +188,6 @@ class Speaker {
       this.ws.close();
     });
   }
-}
-
-async function httpListenerCount(baseUrl: string, sessionId: string): Promise<number | string> {
-  const res = await fetch(`${baseUrl}/api/sessions/${sessionId}`);
-  if (!res.ok) return `HTTP ${res.status}`;
-  return ((await res.json()) as { listenerCount: number }).listenerCount;
 }
 
 // ---------------------------------------------------------------------------

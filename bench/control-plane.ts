@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import WebSocket from "ws";
 import type { ServerMessage } from "../lib/core/protocol";
 import type { BenchContext, BenchResult, Benchmark, TargetCheck } from "./types";
+import { RssSampler, cpuSeconds, fmt, httpListenerCount, mb, percentiles, rssKb, type Percentiles } from "./measure";
 
 /**
  * Control-plane benchmark: one speaker creates a session over the real
@@ -33,68 +33,6 @@ const DRAIN_STABLE_MS = 2000;
 const TARGET_JOINS_PER_SEC = 1000;
 const TARGET_P99_MS = 50;
 const TARGET_RSS_MB = 400;
-
-// ---------------------------------------------------------------------------
-// Measurement helpers
-
-interface Percentiles {
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-  mean: number;
-}
-
-/** Nearest-rank percentiles of a sample, in ms (rounded to 0.1). */
-function percentiles(values: number[]): Percentiles {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
-  const r = (x: number) => Math.round(x * 10) / 10;
-  const mean = sorted.reduce((s, x) => s + x, 0) / Math.max(1, sorted.length);
-  return { p50: r(at(50)), p95: r(at(95)), p99: r(at(99)), max: r(sorted[sorted.length - 1] ?? NaN), mean: r(mean) };
-}
-
-function rssKb(pid: number): number {
-  try {
-    const match = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return match ? Number(match[1]) : 0;
-  } catch {
-    return 0;
-  }
-}
-
-/** utime + stime of a process, in seconds (/proc/<pid>/stat fields 14 and 15; USER_HZ is 100 on Linux). */
-function cpuSeconds(pid: number | "self"): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return NaN;
-  }
-}
-
-const mb = (kb: number) => Math.round((kb / 1024) * 10) / 10;
-
-/** Samples the server's RSS every 100 ms; peak since start(). */
-class RssSampler {
-  private timer?: NodeJS.Timeout;
-  peakKb = 0;
-  constructor(private readonly pid: number) {}
-  start(): void {
-    this.peakKb = rssKb(this.pid);
-    this.timer = setInterval(() => this.sample(), 100);
-  }
-  sample(): number {
-    const kb = rssKb(this.pid);
-    if (kb > this.peakKb) this.peakKb = kb;
-    return kb;
-  }
-  stop(): number {
-    clearInterval(this.timer);
-    return this.sample();
-  }
-}
 
 // ---------------------------------------------------------------------------
 // Clients
@@ -196,12 +134,6 @@ function closeAll(sockets: WebSocket[]): Promise<void> {
         }),
     ),
   ).then(() => undefined);
-}
-
-async function httpListenerCount(baseUrl: string, sessionId: string): Promise<number | string> {
-  const res = await fetch(`${baseUrl}/api/sessions/${sessionId}`);
-  if (!res.ok) return `HTTP ${res.status}`;
-  return ((await res.json()) as { listenerCount: number }).listenerCount;
 }
 
 const sameCounts = (a: Record<string, number>, b: Record<string, number>) => {
@@ -323,7 +255,7 @@ async function round(ctx: BenchContext, n: number, probes: number): Promise<Roun
     wallMs: Math.round(wallMs),
     joinsPerSec: Math.round(joinedOk.length / (wallMs / 1000)),
     latencyMs: percentiles(joinedOk.map((o) => o.latencyMs)),
-    probe: { n: probeOk.length, ...percentiles(probeOk.map((o) => o.latencyMs)) },
+    probe: percentiles(probeOk.map((o) => o.latencyMs)),
     rssMb: { before: mb(rssBefore), peak: mb(sampler.peakKb), atN: mb(rssAtN), afterClose: mb(rssAfterClose) },
     serverCpu: { seconds: Math.round(serverCpuSeconds * 100) / 100, utilisation: Math.round((serverCpuSeconds / (wallMs / 1000)) * 100) / 100 },
     benchCpu: { seconds: Math.round(benchCpuSeconds * 100) / 100, utilisation: Math.round((benchCpuSeconds / (wallMs / 1000)) * 100) / 100 },
@@ -347,7 +279,6 @@ async function round(ctx: BenchContext, n: number, probes: number): Promise<Roun
 // ---------------------------------------------------------------------------
 // Report
 
-const fmt = (x: number) => x.toLocaleString("en-US");
 
 function markdown(rounds: Round[]): string {
   const rows = rounds.map((r) =>

@@ -2,7 +2,10 @@ import type { Metadata } from "next";
 import { redirect } from "next/navigation";
 import { normalizeSessionId } from "@/lib/core/session-id";
 import { getSpeaker } from "@/lib/server/auth/session";
+import { sessionOffers } from "@/lib/core/speech";
 import { getServices } from "@/lib/server/services";
+import type { SpeechServices } from "@/lib/server/speech/ports";
+import { ENGINES_OFF, type SpeakerSpeechInfo } from "@/components/speaker/speech-info";
 import { SpeakerPageClient, type ResumableSession } from "./speaker-page-client";
 
 export const metadata: Metadata = { title: "Speak" };
@@ -20,7 +23,11 @@ export default async function SpeakerPage({ searchParams }: Props) {
     redirect(`/signin?callbackUrl=${encodeURIComponent(back)}`);
   }
 
-  const { config, store } = await getServices();
+  const services = await getServices();
+  const { config, store } = services;
+  // The engines in effect, where the runtime put them on the services (absent: every engine is off).
+  const speechServices = (services as { speech?: Pick<SpeechServices, "engines" | "notices"> }).speech;
+  const speech: SpeakerSpeechInfo = { engines: speechServices?.engines ?? ENGINES_OFF, notices: speechServices?.notices ?? [] };
   let resume: ResumableSession | undefined;
   let notice: string | undefined;
   if (requested !== undefined) {
@@ -35,6 +42,9 @@ export default async function SpeakerPage({ searchParams }: Props) {
         title: session.title,
         sourceLanguage: session.sourceLanguage,
         joinUrl: `${config.publicUrl}/join/${session.sessionId}`,
+        targetLanguages: session.targetLanguages ?? [],
+        recognizer: session.recognizer ?? "off",
+        offers: sessionOffers(speech.engines, session),
       };
     }
   }
@@ -48,6 +58,7 @@ export default async function SpeakerPage({ searchParams }: Props) {
       resume={resume}
       notice={notice}
       linkSource={config.publicUrlSource}
+      speech={speech}
     />
   );
 }

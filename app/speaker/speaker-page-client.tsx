@@ -5,6 +5,7 @@ import { useRouter } from "next/navigation";
 import { useEffect, useEffectEvent, useRef, useState } from "react";
 import type { LanguageCode } from "@/lib/core/languages";
 import type { BroadcastState, LanguageDistribution, ServerMessage } from "@/lib/core/protocol";
+import type { LanguageOffer, SessionRecognizer } from "@/lib/core/speech";
 import { ControlChannel, ControlChannelError, type ConnectionState } from "@/lib/client/control-channel";
 import { controlBaseUrl } from "@/lib/client/ws-url";
 import type { SpeakerTokenResponse } from "@/lib/server/http/dto";
@@ -17,9 +18,13 @@ import { describeError } from "@/components/shared/describe-error";
 import { languageLabel } from "@/components/shared/language-options";
 import { BroadcastControls, type BroadcastAction } from "@/components/speaker/broadcast-controls";
 import { BroadcastStatePill } from "@/components/speaker/broadcast-state-pill";
-import { CreateSessionForm } from "@/components/speaker/create-session-form";
+import { CreateSessionForm, type CreateSessionInput } from "@/components/speaker/create-session-form";
 import { ListenerCounts } from "@/components/speaker/listener-counts";
-import { SpeakerLiveAudio } from "@/components/speaker/live-audio";
+import { SpeakerLiveAudio, type Phase } from "@/components/speaker/live-audio";
+import { LiveTranslation } from "@/components/speaker/live-translation";
+import { ENGINES_OFF, type SpeakerSpeechInfo } from "@/components/speaker/speech-info";
+import { TranscriptDownloads } from "@/components/speaker/transcript-downloads";
+import { openTranscribe } from "@/components/speaker/transcribe";
 import { SessionShare } from "@/components/speaker/session-share";
 import type { LinkSource } from "@/components/speaker/share-url";
 
@@ -29,6 +34,10 @@ export interface ResumableSession {
   title: string;
   sourceLanguage: LanguageCode;
   joinUrl: string;
+  targetLanguages: LanguageCode[];
+  recognizer: SessionRecognizer;
+  /** What each language of the session gets, source first. */
+  offers: LanguageOffer[];
 }
 
 export interface SpeakerPageClientProps {
@@ -44,14 +53,18 @@ export interface SpeakerPageClientProps {
   notice?: string;
   /** Where the join link's base came from (Config.publicUrlSource): decides the link and QR code (share-url.ts). */
   linkSource?: LinkSource;
+  /** The translation engines in effect on this server. */
+  speech?: SpeakerSpeechInfo;
 }
 
 interface Counts {
   total: number;
   byLanguage: LanguageDistribution;
+  /** Listeners connected to the speaker's voice (media slots). */
+  originalListeners: number;
 }
 
-const NO_COUNTS: Counts = { total: 0, byLanguage: {} };
+const NO_COUNTS: Counts = { total: 0, byLanguage: {}, originalListeners: 0 };
 
 /** Puts the session in the address bar (or takes it out) so a reload re-attaches; no navigation. */
 function setSessionInUrl(sessionId: string | undefined): void {
@@ -72,7 +85,16 @@ async function fetchSpeakerToken(onSignedOut: () => void): Promise<string> {
   return ((await response.json()) as SpeakerTokenResponse).token;
 }
 
-export function SpeakerPageClient({ speaker, wsUrl, maxConnectionSeconds, signalingMaxConnectionSeconds, resume, notice, linkSource }: SpeakerPageClientProps) {
+export function SpeakerPageClient({
+  speaker,
+  wsUrl,
+  maxConnectionSeconds,
+  signalingMaxConnectionSeconds,
+  resume,
+  notice,
+  linkSource,
+  speech = { engines: ENGINES_OFF, notices: [] },
+}: SpeakerPageClientProps) {
   const router = useRouter();
   const [session, setSession] = useState<ResumableSession | undefined>(resume);
   const [broadcast, setBroadcast] = useState<BroadcastState | undefined>(
@@ -85,6 +107,8 @@ export function SpeakerPageClient({ speaker, wsUrl, maxConnectionSeconds, signal
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState<BroadcastAction | "endSession" | "createSession">();
   const [confirmEnd, setConfirmEnd] = useState(false);
+  const [micStream, setMicStream] = useState<MediaStream>();
+  const [phase, setPhase] = useState<Phase>("off");
   const sessionIdRef = useRef<string | undefined>(resume?.sessionId);
   const signedOutRef = useRef(false);
 
@@ -107,7 +131,11 @@ export function SpeakerPageClient({ speaker, wsUrl, maxConnectionSeconds, signal
   );
 
   const applyStatus = (message: Extract<ServerMessage, { type: "sessionStatus" }>) => {
-    setCounts({ total: Math.max(0, message.listenerCount), byLanguage: message.languageDistribution });
+    setCounts({
+      total: Math.max(0, message.listenerCount),
+      byLanguage: message.languageDistribution,
+      originalListeners: Math.max(0, message.originalListeners),
+    });
     setBroadcast(message.broadcastState);
   };
 
@@ -187,13 +215,27 @@ export function SpeakerPageClient({ speaker, wsUrl, maxConnectionSeconds, signal
     };
   }, [channel]);
 
-  async function createSession(input: { title: string; sourceLanguage: LanguageCode }) {
+  async function createSession(input: CreateSessionInput) {
     setBusy("createSession");
     setError(undefined);
     try {
-      const created = await channel.request({ action: "createSession", sourceLanguage: input.sourceLanguage, title: input.title || undefined });
+      const created = await channel.request({
+        action: "createSession",
+        sourceLanguage: input.sourceLanguage,
+        title: input.title || undefined,
+        targetLanguages: input.targetLanguages,
+        recognizer: input.recognizer,
+      });
       sessionIdRef.current = created.sessionId;
-      setSession({ sessionId: created.sessionId, title: created.title, sourceLanguage: created.sourceLanguage, joinUrl: created.joinUrl });
+      setSession({
+        sessionId: created.sessionId,
+        title: created.title,
+        sourceLanguage: created.sourceLanguage,
+        joinUrl: created.joinUrl,
+        targetLanguages: created.targetLanguages,
+        recognizer: created.recognizer,
+        offers: created.offers,
+      });
       setBroadcast(created.broadcastState);
       setCounts(NO_COUNTS);
       setEnded(undefined);
@@ -235,6 +277,7 @@ export function SpeakerPageClient({ speaker, wsUrl, maxConnectionSeconds, signal
   }
 
   const open = connection === "open";
+  const speaking = phase === "live" && !!broadcast && broadcast.status === "active" && !broadcast.muted && busy !== "pauseBroadcast" && busy !== "muteBroadcast";
 
   return (
     <div className="flex flex-col gap-5">
@@ -292,6 +335,8 @@ export function SpeakerPageClient({ speaker, wsUrl, maxConnectionSeconds, signal
                 connected={open}
                 pendingAction={busy}
                 signalingMaxConnectionSeconds={signalingMaxConnectionSeconds}
+                onStream={setMicStream}
+                onPhase={setPhase}
               />
               <BroadcastControls
                 state={broadcast}
@@ -303,8 +348,27 @@ export function SpeakerPageClient({ speaker, wsUrl, maxConnectionSeconds, signal
             </div>
           </Card>
 
+          <Card
+            title="Live translation"
+            description={session.offers.length > 1 ? `Into ${session.offers.filter((o) => o.kind !== "source").map((o) => languageLabel(o.language)).join(", ")}` : undefined}
+            id="translation-card"
+          >
+            <LiveTranslation
+              key={session.sessionId}
+              channel={channel}
+              sessionId={session.sessionId}
+              sourceLanguage={session.sourceLanguage}
+              recognizer={session.recognizer}
+              offers={session.offers}
+              stream={micStream}
+              active={speaking}
+              byLanguage={counts.byLanguage}
+              openTranscribe={openTranscribe}
+            />
+          </Card>
+
           <Card title="Listeners" id="listeners-card">
-            <ListenerCounts total={counts.total} byLanguage={counts.byLanguage} />
+            <ListenerCounts total={counts.total} byLanguage={counts.byLanguage} originalListeners={counts.originalListeners} />
           </Card>
 
           <ConfirmDialog
@@ -327,10 +391,11 @@ export function SpeakerPageClient({ speaker, wsUrl, maxConnectionSeconds, signal
               <p className="text-slate-700">
                 Session <span className="font-mono font-semibold">{ended.sessionId}</span> has ended.
               </p>
+              <TranscriptDownloads sessionId={ended.sessionId} className="mt-3 flex flex-wrap items-center gap-2" />
             </Card>
           ) : null}
           <Card title={ended ? "Start another session" : "Start a session"} description="Listeners join with a code, a link or a QR code.">
-            <CreateSessionForm disabled={!open} busy={busy === "createSession"} onCreate={(input) => void createSession(input)} />
+            <CreateSessionForm disabled={!open} busy={busy === "createSession"} speech={speech} onCreate={(input) => void createSession(input)} />
           </Card>
         </>
       )}

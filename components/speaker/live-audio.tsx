@@ -24,9 +24,13 @@ export interface SpeakerLiveAudioProps {
   pendingAction?: string;
   /** The signaling connection's cap (EARSHOT_SIGNALING_MAX_CONNECTION_SECONDS; KVS: 1 h): renewed before it. */
   signalingMaxConnectionSeconds?: number;
+  /** The microphone stream while there is one (recognition captures the same stream). */
+  onStream?: (stream: MediaStream | undefined) => void;
+  /** The broadcast phase, for the page (recognition runs only while live). */
+  onPhase?: (phase: Phase) => void;
 }
 
-type Phase = "off" | "starting" | "live" | "stopping";
+export type Phase = "off" | "starting" | "live" | "stopping";
 
 async function requestMasterChannels(channel: ControlChannel): Promise<MediaChannelMessage> {
   const reply = await channel.request({ action: "getMediaChannel" });
@@ -44,7 +48,7 @@ const loadMaster = () => import("@/lib/client/rtc/master");
  * they hear it). Shows the mic level and how many listeners are connected.
  * Mute and pause disable the track (no renegotiation).
  */
-export function SpeakerLiveAudio({ channel, broadcastState, connected, pendingAction, signalingMaxConnectionSeconds }: SpeakerLiveAudioProps) {
+export function SpeakerLiveAudio({ channel, broadcastState, connected, pendingAction, signalingMaxConnectionSeconds, onStream, onPhase }: SpeakerLiveAudioProps) {
   const [phase, setPhase] = useState<Phase>("off");
   const [stream, setStream] = useState<MediaStream>();
   const [peers, setPeers] = useState(0);
@@ -53,6 +57,11 @@ export function SpeakerLiveAudio({ channel, broadcastState, connected, pendingAc
   const masterRef = useRef<BroadcastMaster | undefined>(undefined);
   const streamRef = useRef<MediaStream | undefined>(undefined);
   const restoring = useRef(false);
+
+  const reportStream = useEffectEvent((s: MediaStream | undefined) => onStream?.(s));
+  const reportPhase = useEffectEvent((p: Phase) => onPhase?.(p));
+  useEffect(() => reportStream(stream), [stream]);
+  useEffect(() => reportPhase(phase), [phase]);
 
   const muted = broadcastState.muted || pendingAction === "muteBroadcast" || pendingAction === "endSession";
   const paused = broadcastState.status === "paused" || pendingAction === "pauseBroadcast";

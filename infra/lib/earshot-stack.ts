@@ -8,6 +8,7 @@ import { ConnectionSweep } from "./connection-sweep";
 import { ControlApi } from "./control-api";
 import type { EarshotSettings } from "./settings";
 import { SessionSweeper } from "./session-sweeper";
+import { grantSpeakerTranscription, grantTranslationEngines } from "./speech-access";
 import { SessionTables } from "./tables";
 import { WebAppAccess } from "./web-access";
 
@@ -96,6 +97,9 @@ export class EarshotStack extends Stack {
     });
     // The URL is built from the API id (not the stage resource), so this makes no dependency cycle.
     this.controlApi.handler.addEnvironment("EARSHOT_WS_URL", this.controlApi.url);
+    // Live translation: the Lambda translates and synthesizes; the speaker's browser streams to Transcribe.
+    grantTranslationEngines(this.controlApi.handler);
+    grantSpeakerTranscription(this.listenerIdentity.speakerRole, this);
 
     this.connectionSweep = new ConnectionSweep(this, "ConnectionSweep", {
       tables: this.tables.all,

@@ -2,9 +2,10 @@
  * The Lambda adapter end to end: API Gateway WebSocket events go through the
  * shared control-plane handlers against the REAL embedded store (dynalite in
  * memory, the same SDK code as DynamoDB). AWS itself is unreachable from the
- * test machine, so only the two AWS service clients are mocked with
+ * test machine, so only the AWS service clients are mocked with
  * aws-sdk-client-mock: the API Gateway management API (what the Lambda posts
- * to connections) and Kinesis Video Streams (signaling channels).
+ * to connections), Kinesis Video Streams (signaling channels), and Amazon
+ * Translate and Polly (live translation).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { mockClient } from "aws-sdk-client-mock";
@@ -22,6 +23,8 @@ import {
   DescribeSignalingChannelCommand,
   KinesisVideoClient,
 } from "@aws-sdk/client-kinesis-video";
+import { TranslateClient, TranslateTextCommand } from "@aws-sdk/client-translate";
+import { PollyClient, SynthesizeSpeechCommand } from "@aws-sdk/client-polly";
 import { startLocalDynamo, ensureTables, type LocalDynamo } from "../../lib/server/embedded/local-dynamo";
 import { createDocumentClient } from "../../lib/server/store/client";
 import { Store } from "../../lib/server/store/store";
@@ -37,6 +40,11 @@ const CHANNEL_PREFIX = "lamch-";
 
 const apigw = mockClient(ApiGatewayManagementApiClient);
 const kvs = mockClient(KinesisVideoClient);
+const translate = mockClient(TranslateClient);
+const polly = mockClient(PollyClient);
+
+/** Ten MPEG-1 layer III frames (128 kbps, 44.1 kHz, 417 bytes each): what Polly's mp3 looks like to a parser. */
+const MP3 = Buffer.concat(Array.from({ length: 10 }, () => Buffer.concat([Buffer.from([0xff, 0xfb, 0x90, 0x44]), Buffer.alloc(413)])));
 
 let dynamo: LocalDynamo;
 let store: Store;
@@ -72,6 +80,8 @@ beforeAll(async () => {
 afterAll(async () => {
   apigw.restore();
   kvs.restore();
+  translate.restore();
+  polly.restore();
   await dynamo?.close();
 });
 
@@ -88,6 +98,18 @@ beforeEach(() => {
     ChannelInfo: { ChannelName: input.ChannelName, ChannelARN: arnOf(input.ChannelName), ChannelStatus: "ACTIVE", Version: "v1" },
   }));
   kvs.on(DeleteSignalingChannelCommand).resolves({});
+  translate.reset();
+  translate.on(TranslateTextCommand).callsFake((input: { Text: string; SourceLanguageCode: string; TargetLanguageCode: string }) => ({
+    TranslatedText: `<${input.TargetLanguageCode}> ${input.Text}`,
+    SourceLanguageCode: input.SourceLanguageCode,
+    TargetLanguageCode: input.TargetLanguageCode,
+  }));
+  polly.reset();
+  polly.on(SynthesizeSpeechCommand).callsFake(() => ({
+    ContentType: "audio/mpeg",
+    // The SDK's streaming body: only transformToByteArray is read.
+    AudioStream: { transformToByteArray: async () => new Uint8Array(MP3) },
+  }));
 });
 
 function wsEvent(
@@ -127,7 +149,8 @@ async function speakerSession(): Promise<{ speaker: string; sessionId: string }>
   const speaker = uid("spk");
   const { token } = await signer.speakerToken({ speakerId: `speaker-${speaker}` });
   expect(await handle(wsEvent("$connect", speaker, { query: { token } }))).toEqual({ statusCode: 200 });
-  expect(await handle(wsEvent("createSession", speaker, { body: { action: "createSession", sourceLanguage: "en", title: "Keynote", requestId: "r1" } }))).toEqual({
+  const body = { action: "createSession", sourceLanguage: "en", title: "Keynote", targetLanguages: ["de", "es"], requestId: "r1" };
+  expect(await handle(wsEvent("createSession", speaker, { body }))).toEqual({
     statusCode: 200,
   });
   const created = lastOfType(speaker, "sessionCreated");
@@ -142,6 +165,71 @@ async function joinedListener(sessionId: string, language = "de"): Promise<strin
   expect(lastOfType(listener, "sessionJoined")).toBeDefined();
   return listener;
 }
+
+describe("live translation through the Lambda", () => {
+  it("translates a final segment with Amazon Translate, speaks it with Polly, and pushes both to that language's listeners only", async () => {
+    const { speaker, sessionId } = await speakerSession();
+    expect(lastOfType(speaker, "sessionCreated")).toMatchObject({ targetLanguages: ["de", "es"], recognizer: "server" });
+    const de = await joinedListener(sessionId, "de");
+    const quiet = uid("lis");
+    await handle(wsEvent("$connect", quiet, { query: { sessionId, targetLanguage: "es" } }));
+    await handle(wsEvent("$default", quiet, { body: { action: "joinSession", sessionId, targetLanguage: "es", speech: false } }));
+    const en = await joinedListener(sessionId, "en");
+
+    // The speaker's browser streams to Transcribe itself: the Lambda says where, with which identity pool.
+    await handle(wsEvent("getRecognizer", speaker, { body: { action: "getRecognizer" } }));
+    expect(lastOfType(speaker, "recognizer")).toMatchObject({ engine: "aws", region: REGION, identityPoolId: env.COGNITO_IDENTITY_POOL_ID, languageCode: "en-US" });
+
+    const segment = { action: "submitTranscript", seq: 0, text: "good morning everyone", startMs: 0, endMs: 1800, final: true, requestId: "t0" };
+    expect(await handle(wsEvent("submitTranscript", speaker, { body: segment }))).toEqual({ statusCode: 200 });
+    expect(lastOfType(speaker, "transcriptAccepted")).toMatchObject({ seq: 0, requestId: "t0" });
+
+    // One TranslateText per language with listeners, as a sentence; one SynthesizeSpeech for the language whose listener wants speech.
+    const translations = translate.commandCalls(TranslateTextCommand).map((c) => c.args[0].input);
+    expect(translations).toHaveLength(2);
+    expect(translations.map((t) => [t.TargetLanguageCode, t.Text]).sort()).toEqual([
+      ["de", "Good morning everyone."],
+      ["es", "Good morning everyone."],
+    ]);
+    const syntheses = polly.commandCalls(SynthesizeSpeechCommand).map((c) => c.args[0].input);
+    expect(syntheses).toEqual([expect.objectContaining({ Text: "<de> Good morning everyone.", VoiceId: "Vicki", Engine: "neural", OutputFormat: "mp3" })]);
+
+    expect(sent(de).filter((m) => m.type === "caption")).toEqual([expect.objectContaining({ seq: 0, language: "de", text: "<de> Good morning everyone.", final: true })]);
+    const speech = sent(de).filter((m) => m.type === "speech");
+    expect(speech).toEqual([expect.objectContaining({ seq: 0, language: "de", format: "mp3", part: 0, parts: 1 })]);
+    expect(Buffer.from((speech[0] as { audio: string }).audio, "base64").equals(MP3)).toBe(true);
+    expect(sent(quiet).filter((m) => m.type === "caption")).toEqual([expect.objectContaining({ language: "es", text: "<es> Good morning everyone." })]);
+    expect(sent(quiet).filter((m) => m.type === "speech")).toEqual([]);
+    expect(sent(en).filter((m) => m.type === "caption")).toEqual([expect.objectContaining({ language: "en", text: "Good morning everyone." })]);
+    expect(sent(en).filter((m) => m.type === "speech")).toEqual([]);
+
+    const report = lastOfType(speaker, "segmentProcessed")!;
+    expect(report.languages.map((l) => [l.language, l.listeners, l.speechListeners, l.error])).toEqual([
+      ["en", 1, 0, undefined],
+      ["de", 1, 1, undefined],
+      ["es", 1, 0, undefined],
+    ]);
+    expect((await store.listSegments(sessionId))[0]).toMatchObject({ text: "Good morning everyone.", translations: { de: "<de> Good morning everyone.", es: "<es> Good morning everyone." } });
+
+    // The same sentence again is served from the container's cache: no new TranslateText.
+    translate.resetHistory();
+    await handle(wsEvent("submitTranscript", speaker, { body: { ...segment, seq: 1, requestId: "t1" } }));
+    expect(translate.commandCalls(TranslateTextCommand)).toHaveLength(0);
+    expect(sent(de).filter((m) => m.type === "caption" && m.seq === 1)).toHaveLength(1);
+  });
+
+  it("reports a Translate failure for one language and still serves the others", async () => {
+    translate.on(TranslateTextCommand, { TargetLanguageCode: "es" }).rejects(Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" }));
+    const { speaker, sessionId } = await speakerSession();
+    const de = await joinedListener(sessionId, "de");
+    const es = await joinedListener(sessionId, "es");
+    await handle(wsEvent("submitTranscript", speaker, { body: { action: "submitTranscript", seq: 0, text: "a brand new sentence", startMs: 0, endMs: 900, final: true } }));
+    expect(sent(de).filter((m) => m.type === "caption")).toHaveLength(1);
+    expect(sent(es).filter((m) => m.type === "caption")).toEqual([]);
+    const es0 = lastOfType(speaker, "segmentProcessed")!.languages.find((l) => l.language === "es");
+    expect(es0?.error?.code).toBe("ENGINE_UNAVAILABLE");
+  });
+});
 
 describe("Lambda adapter over the shared handlers", () => {
   it("speaker: $connect with a token, createSession creates the KVS channel and replies through the management API", async () => {
@@ -260,7 +348,7 @@ describe("scheduled sweep (API Gateway's $disconnect is best-effort)", () => {
   it("removes a listener API Gateway no longer holds, corrects the count and tells the speaker; keeps the live one", async () => {
     const { speaker, sessionId } = await speakerSession();
     const lost = await joinedListener(sessionId, "de");
-    const alive = await joinedListener(sessionId, "fr");
+    const alive = await joinedListener(sessionId, "es");
     expect((await store.getSession(sessionId, true))?.listenerCount).toBe(2);
     apigw.on(GetConnectionCommand, { ConnectionId: lost }).rejects(gone());
 
@@ -272,7 +360,7 @@ describe("scheduled sweep (API Gateway's $disconnect is best-effort)", () => {
     expect(await store.getConnection(alive)).toBeDefined();
     const session = await store.getSession(sessionId, true);
     expect(session?.listenerCount).toBe(1);
-    expect(lastOfType(speaker, "sessionStatus")).toMatchObject({ listenerCount: 1, languageDistribution: { fr: 1 } });
+    expect(lastOfType(speaker, "sessionStatus")).toMatchObject({ listenerCount: 1, languageDistribution: { es: 1 } });
 
     // It asked the management API of the stage EARSHOT_WS_URL names.
     const call = apigw.commandCalls(GetConnectionCommand).find((c) => c.args[0].input.ConnectionId === lost)!;

@@ -17,6 +17,7 @@ import { loadConfig } from "../../lib/server/config";
 import { buildApp } from "../lib/app";
 import { MASTER_ACTIONS, VIEWER_ACTIONS } from "../lib/auth";
 import { PUBLIC_KEY_PATTERN, type EarshotStack } from "../lib/earshot-stack";
+import { SPEAKER_TRANSCRIBE_ACTIONS, SPEECH_LAMBDA_ACTIONS } from "../lib/speech-access";
 import { parseSettings, SettingsError } from "../lib/settings";
 
 // Non-default values, so every assertion proves the setting flows through.
@@ -41,7 +42,8 @@ beforeAll(() => {
   ({ app, stack } = buildApp({ outdir, context: CONTEXT }));
   template = Template.fromStack(stack);
   resources = template.toJSON().Resources as Record<string, Json>;
-});
+  // Bundling three functions with esbuild takes a while on a loaded 2-core machine.
+}, 300_000);
 
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
@@ -147,7 +149,7 @@ describe("control Lambda", () => {
   });
 
   it.each([
-    ["control plane", controlFunction, ["PostToConnection", "CreateSignalingChannel"]],
+    ["control plane", controlFunction, ["PostToConnection", "CreateSignalingChannel", "TranslateText", "SynthesizeSpeech"]],
     ["connection sweep", connectionSweepFunction, ["GetConnection", "PostToConnection"]],
     ["channel sweeper", sweeperFunction, ["DeleteSignalingChannel"]],
   ] as const)("%s was bundled during synth into a self-contained asset without the embedded runtime", (_name, pick, operations) => {
@@ -214,7 +216,58 @@ describe("control Lambda", () => {
     expect(JSON.stringify(manage?.Resource)).toContain("/live/*/@connections/*");
     const dynamo = statements.filter((s) => asList(s.Action).some((a: string) => a.startsWith("dynamodb:")));
     expect(dynamo.length).toBeGreaterThan(0);
-    for (const s of statements) expect(s.Resource, JSON.stringify(s)).not.toBe("*");
+    // Translate and Polly have no resource to scope to: that statement alone is on "*" (see "live translation").
+    for (const s of statements) if (s.Sid !== "TranslateAndSynthesize") expect(s.Resource, JSON.stringify(s)).not.toBe("*");
+  });
+});
+
+describe("live translation", () => {
+  const region = { StringEquals: { "aws:RequestedRegion": { Ref: "AWS::Region" } } };
+
+  it("the control Lambda may translate text and synthesize speech, in its region, nothing more of either service", () => {
+    const statements = statementsOf(roleOf(controlFunction()[1]));
+    const speech = statements.filter((s) => asList(s.Action).some((a: string) => /^(translate|polly|transcribe):/.test(a)));
+    expect(speech).toHaveLength(1);
+    expect(asList(speech[0]!.Action).sort()).toEqual([...SPEECH_LAMBDA_ACTIONS].sort());
+    expect(speech[0]).toMatchObject({ Effect: "Allow", Resource: "*", Condition: region });
+    const [id] = controlFunction();
+    template.hasResourceProperties("AWS::IAM::Policy", {
+      Roles: [{ Ref: roleOf(resources[id]!) }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Sid: "TranslateAndSynthesize", Action: ["polly:SynthesizeSpeech", "translate:TranslateText"], Effect: "Allow", Resource: "*" }),
+        ]),
+      },
+    });
+  });
+
+  it("the signed-in speaker role may stream to Transcribe; the guest role and the other functions may not", () => {
+    const speaker = statementsOf(roleAssumedByIdentityPool("authenticated"));
+    const transcribe = speaker.filter((s) => asList(s.Action).some((a: string) => a.startsWith("transcribe:")));
+    expect(transcribe).toHaveLength(1);
+    expect(transcribe[0]).toMatchObject({ Effect: "Allow", Action: SPEAKER_TRANSCRIBE_ACTIONS[0], Resource: "*", Condition: region });
+    template.hasResourceProperties("AWS::IAM::Policy", {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Sid: "StreamTranscription", Action: "transcribe:StartStreamTranscriptionWebSocket" })]) },
+    });
+    const others = [
+      ...statementsOf(roleAssumedByIdentityPool("unauthenticated")),
+      ...statementsOf(roleOf(connectionSweepFunction()[1])),
+      ...statementsOf(roleOf(sweeperFunction()[1])),
+    ];
+    expect(others.flatMap((s) => asList(s.Action)).filter((a: string) => /^(translate|polly|transcribe):/.test(a))).toEqual([]);
+  });
+
+  it("deploys the segments table (session id + seq, TTL) and lets the control Lambda use it", () => {
+    template.hasResourceProperties("AWS::DynamoDB::Table", {
+      TableName: "esx-segments",
+      KeySchema: [{ AttributeName: "sessionId", KeyType: "HASH" }, { AttributeName: "seq", KeyType: "RANGE" }],
+      AttributeDefinitions: Match.arrayWith([{ AttributeName: "seq", AttributeType: "N" }]),
+      TimeToLiveSpecification: { AttributeName: "expiresAt", Enabled: true },
+    });
+    const segmentsId = Object.keys(template.findResources("AWS::DynamoDB::Table", { Properties: { TableName: "esx-segments" } }))[0]!;
+    const statements = statementsOf(roleOf(controlFunction()[1]));
+    const onSegments = statements.filter((s) => JSON.stringify(s.Resource).includes(`"${segmentsId}"`));
+    expect(onSegments.flatMap((s) => asList(s.Action))).toEqual(expect.arrayContaining(["dynamodb:PutItem", "dynamodb:Query"]));
   });
 });
 
@@ -335,8 +388,8 @@ describe("Cognito", () => {
     }
   });
 
-  it("signed-in speaker role adds ConnectAsMaster on the same prefix only", () => {
-    const statements = statementsOf(roleAssumedByIdentityPool("authenticated"));
+  it("signed-in speaker role adds ConnectAsMaster on the same prefix only (and Transcribe streaming: see live translation)", () => {
+    const statements = statementsOf(roleAssumedByIdentityPool("authenticated")).filter((s) => s.Sid !== "StreamTranscription");
     expect(statements.flatMap((s) => asList(s.Action as string | string[])).sort()).toEqual([...MASTER_ACTIONS].sort());
     for (const s of statements) expect(asList(s.Resource)).toEqual([channelArn("esxch-")]);
   });

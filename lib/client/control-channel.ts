@@ -1,5 +1,6 @@
 import type { ErrorCode } from "../core/errors";
-import type { ClientAction, ClientMessage, ServerMessage } from "../core/protocol";
+import type { ClientAction, ClientMessage, ReplyTo, ServerMessage } from "../core/protocol";
+export type { ReplyTo, ServerMessageOfType } from "../core/protocol";
 import { withQuery, type ControlQuery } from "./ws-url";
 
 /**
@@ -207,32 +208,6 @@ export interface ControlChannelEvents {
 
 // ---------------------------------------------------------------------------
 // Requests
-
-/** The reply type each action's request resolves with. */
-interface ReplyTypes {
-  createSession: "sessionCreated";
-  joinSession: "sessionJoined";
-  changeLanguage: "languageChanged";
-  leaveSession: "sessionLeft";
-  pauseBroadcast: "broadcastPaused";
-  resumeBroadcast: "broadcastResumed";
-  muteBroadcast: "broadcastMuted";
-  unmuteBroadcast: "broadcastUnmuted";
-  endSession: "sessionEnded";
-  heartbeat: "heartbeatAck";
-  getSessionStatus: "sessionStatus";
-}
-
-/** The server message of type `T`, also where a member's `type` is a union (the broadcast events). */
-export type ServerMessageOfType<T extends ServerMessage["type"]> = ServerMessage extends infer M
-  ? M extends { type: infer U }
-    ? T extends U
-      ? M & { type: T }
-      : never
-    : never
-  : never;
-
-export type ReplyTo<A extends ClientAction> = A extends keyof ReplyTypes ? ServerMessageOfType<ReplyTypes[A]> : ServerMessage;
 
 /** A client message as the caller writes it; request() adds the requestId. */
 export type Outgoing<A extends ClientAction = ClientAction> = Omit<Extract<ClientMessage, { action: A }>, "requestId">;

@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   MESSAGE_TOO_LARGE: { status: 413, message: "The message is larger than 32 KB." },
   RATE_LIMIT_EXCEEDED: { status: 429, message: "Too many requests; slow down." },
   CHANNEL_FULL: { status: 503, message: "Every signaling channel of this session is full." },
+  ENGINE_UNAVAILABLE: { status: 503, message: "A speech engine (recognition, translation or synthesis) is not available." },
   INTERNAL_ERROR: { status: 500, message: "Something went wrong on our side." },
 } as const;
 

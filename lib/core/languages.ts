@@ -4,10 +4,13 @@
  */
 export const LANGUAGES = {
   ar: { name: "Arabic", native: "العربية" },
+  ca: { name: "Catalan", native: "Català" },
   de: { name: "German", native: "Deutsch" },
   en: { name: "English", native: "English" },
+  eo: { name: "Esperanto", native: "Esperanto" },
   es: { name: "Spanish", native: "Español" },
   fr: { name: "French", native: "Français" },
+  gl: { name: "Galician", native: "Galego" },
   hi: { name: "Hindi", native: "हिन्दी" },
   it: { name: "Italian", native: "Italiano" },
   ja: { name: "Japanese", native: "日本語" },

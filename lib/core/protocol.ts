@@ -1,7 +1,8 @@
 import { z } from "zod";
-import { isLanguageCode, type LanguageCode } from "./languages";
+import type { LanguageCode } from "./languages";
 import type { ErrorCode } from "./errors";
 import type { SessionStatus } from "./schema";
+import { TRANSCRIPT_LIMITS, type LanguageOffer, type SessionRecognizer, type SpeechFormat } from "./speech";
 
 /**
  * The WebSocket control protocol: every message a client may send and every
@@ -25,7 +26,15 @@ const base = <A extends string, S extends z.ZodRawShape>(action: A, shape: S) =>
   z.object({ action: z.literal(action), requestId, ...shape }).strip();
 
 export const clientMessages = {
-  createSession: base("createSession", { token: token.optional(), sourceLanguage: language, title: title.optional() }),
+  createSession: base("createSession", {
+    token: token.optional(),
+    sourceLanguage: language,
+    title: title.optional(),
+    /** Languages to translate into (each must be servable by the configured engines). */
+    targetLanguages: z.array(language).max(TRANSCRIPT_LIMITS.maxTargetLanguages).optional(),
+    /** Where speech is recognised: the server's engine (default when it serves the source language), the speaker's browser, or nowhere. */
+    recognizer: z.enum(["server", "browser", "off"]).optional(),
+  }),
   joinSession: base("joinSession", {
     sessionId,
     targetLanguage: language,
@@ -35,8 +44,10 @@ export const clientMessages = {
      * reconnect never counts a listener twice.
      */
     clientKey: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, "16-64 characters of A-Z a-z 0-9 _ -").optional(),
+    /** Whether this listener wants synthesized speech pushed (default true). False: captions only (original mode, device voice). */
+    speech: z.boolean().optional(),
   }),
-  changeLanguage: base("changeLanguage", { targetLanguage: language }),
+  changeLanguage: base("changeLanguage", { targetLanguage: language, speech: z.boolean().optional() }),
   leaveSession: base("leaveSession", {}),
   pauseBroadcast: base("pauseBroadcast", {}),
   resumeBroadcast: base("resumeBroadcast", {}),
@@ -48,6 +59,17 @@ export const clientMessages = {
   getMediaChannel: base("getMediaChannel", {}),
   heartbeat: base("heartbeat", {}),
   getSessionStatus: base("getSessionStatus", {}),
+  /** The speaker's recognised speech, partial or final (see lib/core/speech.ts Segment). */
+  submitTranscript: base("submitTranscript", {
+    seq: z.number().int().min(0).max(1_000_000),
+    text: z.string().max(TRANSCRIPT_LIMITS.maxTextChars),
+    startMs: z.number().int().min(0),
+    endMs: z.number().int().min(0),
+    final: z.boolean(),
+    spokenAt: z.number().int().min(0).optional(),
+  }),
+  /** Where the speaker's browser sends microphone audio for recognition. */
+  getRecognizer: base("getRecognizer", {}),
 } as const;
 
 export type ClientAction = keyof typeof clientMessages;
@@ -65,6 +87,8 @@ export const SPEAKER_ACTIONS: ReadonlySet<ClientAction> = new Set([
   "endSession",
   "startBroadcast",
   "stopBroadcast",
+  "submitTranscript",
+  "getRecognizer",
 ]);
 
 export function isClientAction(value: unknown): value is ClientAction {
@@ -116,10 +140,6 @@ export function parseClientMessage(raw: string | undefined | null): ParseResult 
   return { ok: true, message: result.data as ClientMessage };
 }
 
-export function asLanguage(value: unknown): LanguageCode | undefined {
-  return isLanguageCode(value) ? value : undefined;
-}
-
 // ---------------------------------------------------------------------------
 // Server messages
 
@@ -147,6 +167,10 @@ export type ServerMessage =
       createdAt: number;
       expiresAt: number;
       broadcastState: BroadcastState;
+      targetLanguages: LanguageCode[];
+      recognizer: SessionRecognizer;
+      /** What each language of the session gets, source first. */
+      offers: LanguageOffer[];
     })
   | (Reply & {
       type: "sessionJoined";
@@ -157,28 +181,37 @@ export type ServerMessage =
       sourceLanguage: LanguageCode;
       listenerCount: number;
       broadcastState: BroadcastState;
+      /** What each language of the session gets, source first. */
+      offers: LanguageOffer[];
+      /** Whether synthesized speech is pushed to this connection. */
+      speech: boolean;
     })
-  | (Reply & { type: "languageChanged"; sessionId: string; targetLanguage: LanguageCode; previousLanguage: LanguageCode })
+  | (Reply & { type: "languageChanged"; sessionId: string; targetLanguage: LanguageCode; previousLanguage: LanguageCode; speech: boolean })
   | (Reply & { type: "sessionLeft"; sessionId: string })
   | (Reply & {
       type: BroadcastEvent;
       sessionId: string;
       broadcastState: BroadcastState;
     })
-  | { type: "sessionEnded"; sessionId: string; reason: "ended" | "expired" }
+  | (Reply & { type: "sessionEnded"; sessionId: string; reason: "ended" | "expired" })
   | (Reply & { type: "heartbeatAck"; timestamp: number })
   | (Reply & {
       type: "sessionStatus";
       sessionId: string;
       listenerCount: number;
       languageDistribution: LanguageDistribution;
+      /** Listeners holding a media connection to the speaker (they hear the original). */
+      originalListeners: number;
       broadcastState: BroadcastState;
       timestamp: number;
     })
+  | (Reply & CaptionMessage)
+  | (Reply & SpeechMessage)
+  | (Reply & SegmentProcessedMessage)
+  | (Reply & RecognizerMessage)
+  | (Reply & { type: "transcriptAccepted"; sessionId: string; seq: number })
   | (Reply & { type: "error"; code: ErrorCode; message: string; action?: string })
   | (Reply & MediaChannelMessage);
-
-export type ServerMessageType = ServerMessage["type"];
 
 /** Told to every connection of a session when the speaker changes the broadcast. */
 export type BroadcastEvent =
@@ -223,3 +256,121 @@ export interface MediaChannelMessage {
   channels: MediaChannelGrant[];
   signaling: SignalingAccess;
 }
+
+// ---------------------------------------------------------------------------
+// Live translation pushes (lib/core/speech.ts has the rules)
+
+/**
+ * A caption line for the listeners of one language. Source-language listeners
+ * get partials too (`final: false`, replaced by the next line of the same seq);
+ * translated languages get finals only.
+ */
+export interface CaptionMessage {
+  type: "caption";
+  sessionId: string;
+  seq: number;
+  language: LanguageCode;
+  text: string;
+  final: boolean;
+  startMs: number;
+  endMs: number;
+}
+
+/**
+ * Synthesized speech of segment `seq` in one language, to that language's
+ * listeners who want speech. The audio (base64 MP3) is split into `parts`
+ * messages when one would pass API Gateway's 128 KB; play once all arrived.
+ */
+export interface SpeechMessage {
+  type: "speech";
+  sessionId: string;
+  seq: number;
+  language: LanguageCode;
+  format: SpeechFormat;
+  audio: string;
+  durationMs: number;
+  part: number;
+  parts: number;
+}
+
+/** Per language, what the pipeline did with a segment (speaker only). */
+export interface PipelineLanguageStatus {
+  language: LanguageCode;
+  /** Listeners of this language now, and how many of them get synthesized speech. */
+  listeners: number;
+  speechListeners: number;
+  /** The translated text (absent for the source language and on error). */
+  text?: string;
+  /** From the end of the phrase at the speaker (spokenAt) to the caption / speech being sent, ms. */
+  captionLagMs?: number;
+  speechLagMs?: number;
+  error?: { code: ErrorCode; message: string };
+}
+
+/** Told to the speaker after each final segment went through the pipeline. */
+export interface SegmentProcessedMessage {
+  type: "segmentProcessed";
+  sessionId: string;
+  seq: number;
+  text: string;
+  languages: PipelineLanguageStatus[];
+}
+
+/**
+ * Where the speaker's browser streams microphone audio: a WebSocket speaking
+ * Amazon Transcribe's streaming protocol (event-stream frames of 16 kHz
+ * 16-bit PCM in, TranscriptEvents out). `local`: the embedded runtime's
+ * endpoint, with a grant in the URL. `aws`: the browser presigns Transcribe's
+ * URL with the speaker's identity-pool credentials. `off`: no server engine
+ * (the browser's Web Speech API may still be used).
+ */
+export interface RecognizerMessage {
+  type: "recognizer";
+  sessionId: string;
+  engine: "local" | "aws" | "off";
+  /** Transcribe language code, e.g. en-US. */
+  languageCode: string;
+  sampleRate: number;
+  url?: string;
+  region?: string;
+  identityPoolId?: string;
+  /** The seq the speaker's next final segment must have at least (start the Segmenter there after a reconnect). */
+  nextSeq?: number;
+}
+
+// ---------------------------------------------------------------------------
+// Replies
+
+/**
+ * The reply each action's request resolves with (its `requestId` echoed).
+ * The server's handlers and the client's `request()` are both typed by it.
+ */
+export interface ReplyTypes {
+  createSession: "sessionCreated";
+  joinSession: "sessionJoined";
+  changeLanguage: "languageChanged";
+  leaveSession: "sessionLeft";
+  pauseBroadcast: "broadcastPaused";
+  resumeBroadcast: "broadcastResumed";
+  muteBroadcast: "broadcastMuted";
+  unmuteBroadcast: "broadcastUnmuted";
+  startBroadcast: "broadcastStarted";
+  stopBroadcast: "broadcastStopped";
+  endSession: "sessionEnded";
+  heartbeat: "heartbeatAck";
+  getSessionStatus: "sessionStatus";
+  getMediaChannel: "mediaChannel";
+  submitTranscript: "transcriptAccepted";
+  getRecognizer: "recognizer";
+}
+
+/** The server message of type `T`, also where a member's `type` is a union (the broadcast events). */
+export type ServerMessageOfType<T extends ServerMessage["type"]> = ServerMessage extends infer M
+  ? M extends { type: infer U }
+    ? T extends U
+      ? M & { type: T }
+      : never
+    : never
+  : never;
+
+export type ReplyTo<A extends ClientAction> = ServerMessageOfType<ReplyTypes[A]>;

@@ -53,6 +53,14 @@ export const TABLES = {
     ttlAttribute: "ttl",
     indexes: [],
   },
+  /** Final transcript segments of a session with their translations (the speaker's TXT / WebVTT download). */
+  segments: {
+    name: "segments",
+    partitionKey: { name: "sessionId", type: "S" },
+    sortKey: { name: "seq", type: "N" },
+    ttlAttribute: "expiresAt",
+    indexes: [],
+  },
   speakers: {
     name: "speakers",
     partitionKey: { name: "email", type: "S" },
@@ -140,6 +148,12 @@ export const sessionItem = z
     listenerCount: count,
     /** When the counts last moved (epoch ms); the reconcile only corrects a session whose counts stood still. */
     countsAt: z.number().int().optional(),
+    /** Languages the speaker asked to translate into (validated against the engines at creation). */
+    targetLanguages: z.array(languageCode).optional(),
+    /** Where this session's speech is recognised (lib/core/speech.ts SessionRecognizer). */
+    recognizer: z.enum(["server", "browser", "off"]).optional(),
+    /** The seq the next final transcript segment must have at least (seqs only grow). */
+    nextSeq: z.number().int().min(0).optional(),
   })
   .catchall(z.unknown());
 
@@ -160,6 +174,8 @@ export const connectionItem = z
     channelIndex: z.number().int().min(0).optional(),
     /** The resumes-table key this listener holds (its clientKey), released when it goes. */
     resumeKey: z.string().optional(),
+    /** Whether this listener wants synthesized speech pushed (absent: yes). */
+    speech: z.boolean().optional(),
     /** The listener's KVS viewer client id on that channel. */
     viewerClientId: z.string().optional(),
     sourceIp: z.string().optional(),
@@ -182,6 +198,27 @@ export const speakerItem = z.object({
 });
 
 export type SpeakerItem = z.infer<typeof speakerItem>;
+
+/** One final segment of a session's transcript, with its translations. */
+export const segmentItem = z
+  .object({
+    sessionId: z.string(),
+    seq: z.number().int().min(0),
+    language: languageCode,
+    text: z.string(),
+    startMs: z.number().int(),
+    endMs: z.number().int(),
+    /** The speaker's wall clock at the end of the phrase (epoch ms), when sent. */
+    spokenAt: z.number().int().optional(),
+    /** When the server received it (epoch ms). */
+    receivedAt: z.number().int(),
+    /** Translated text per target language. */
+    translations: z.record(z.string(), z.string()),
+    expiresAt: z.number().int(), // epoch seconds (TTL), the session's
+  })
+  .catchall(z.unknown());
+
+export type SegmentItem = z.infer<typeof segmentItem>;
 
 /** Reads the per-language counts of a session item (zero counts omitted). */
 export function languageDistribution(session: SessionItem): Partial<Record<LanguageCode, number>> {

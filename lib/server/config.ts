@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { isLanguageCode, type LanguageCode } from "../core/languages";
+import type { VoiceInfo } from "../core/speech";
 
 /**
  * The one configuration module. Every variable Earshot reads is declared here,
@@ -15,6 +17,27 @@ const bool = z
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 const url = z.string().url();
+
+const engine = z.enum(["local", "aws", "off"]);
+
+/** `es=Lucia,de=Vicki:standard`: a Polly voice per language, optionally with its engine (default neural). */
+const pollyVoices = z.string().transform((v, ctx) => {
+  const voices: Partial<Record<LanguageCode, VoiceInfo>> = {};
+  for (const item of v.split(",").map((s) => s.trim()).filter(Boolean)) {
+    const m = /^([a-z]{2})=([A-Z][A-Za-z]{1,30})(?::(neural|standard))?$/.exec(item);
+    if (!m) {
+      ctx.addIssue({ code: "custom", message: `"${item}" is not LANG=Voice or LANG=Voice:neural|standard (e.g. es=Lucia,de=Vicki)` });
+      continue;
+    }
+    const [, language, voice, kind] = m;
+    if (!isLanguageCode(language)) {
+      ctx.addIssue({ code: "custom", message: `"${language}" is not a language Earshot lists` });
+      continue;
+    }
+    voices[language] = { voice: voice ?? "", engine: kind === "standard" ? "standard" : "neural" };
+  }
+  return voices;
+});
 
 const pem = z
   .string()
@@ -81,10 +104,25 @@ const schema = z
     EARSHOT_SIGNALING_MAX_CONNECTION_SECONDS: positiveInt(3600),
     /** How often the sweeper removes dead connections and reconciles counts. */
     EARSHOT_SWEEP_INTERVAL_SECONDS: positiveInt(30),
+    /** Live translation engines per port: speech recognition, translation, synthesis. Default: local (embedded), aws (cloud). */
+    EARSHOT_ASR: engine.optional(),
+    EARSHOT_MT: engine.optional(),
+    EARSHOT_TTS: engine.optional(),
+    /** Amazon Polly voice per language, overriding the defaults in lib/core/speech.ts. */
+    EARSHOT_POLLY_VOICES: pollyVoices.optional(),
+    /** Concurrent local recognition streams (one pocketsphinx process each, ~105 MB). */
+    EARSHOT_ASR_MAX_STREAMS: positiveInt(4),
+    /** Silence that ends an utterance for the local recogniser, ms (pocketsphinx's default 500). */
+    EARSHOT_ASR_PAUSE_MS: z.coerce.number().int().min(100).max(3000).default(500),
     EARSHOT_LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   })
   .superRefine((env, ctx) => {
     if (env.EARSHOT_MODE !== "cloud") return;
+    for (const key of ["EARSHOT_ASR", "EARSHOT_MT", "EARSHOT_TTS"] as const) {
+      if (env[key] === "local") {
+        ctx.addIssue({ code: "custom", path: [key], message: "=local is not available when EARSHOT_MODE=cloud (the Lambda runs no local engines): use aws or off" });
+      }
+    }
     const required = [
       "AWS_REGION",
       "EARSHOT_PUBLIC_URL",
@@ -130,8 +168,20 @@ export interface Config {
   sweepIntervalSeconds: number;
   ws: { maxConnectionSeconds: number; idleSeconds: number };
   signaling: { maxConnectionSeconds: number };
+  /** Live translation engines as configured (lib/server/speech/engines says which are in effect). */
+  speech: {
+    asr: SpeechEngineSetting;
+    mt: SpeechEngineSetting;
+    tts: SpeechEngineSetting;
+    pollyVoices: Partial<Record<LanguageCode, VoiceInfo>>;
+    maxRecognizerStreams: number;
+    /** Local recogniser: silence that ends an utterance, ms. */
+    pauseMs: number;
+  };
   logLevel: RawEnv["EARSHOT_LOG_LEVEL"];
 }
+
+export type SpeechEngineSetting = "local" | "aws" | "off";
 
 export class ConfigError extends Error {
   readonly problems: string[];
@@ -190,6 +240,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sweepIntervalSeconds: e.EARSHOT_SWEEP_INTERVAL_SECONDS,
     ws: { maxConnectionSeconds: e.EARSHOT_WS_MAX_CONNECTION_SECONDS, idleSeconds: e.EARSHOT_WS_IDLE_SECONDS },
     signaling: { maxConnectionSeconds: e.EARSHOT_SIGNALING_MAX_CONNECTION_SECONDS },
+    speech: {
+      asr: e.EARSHOT_ASR ?? (e.EARSHOT_MODE === "cloud" ? "aws" : "local"),
+      mt: e.EARSHOT_MT ?? (e.EARSHOT_MODE === "cloud" ? "aws" : "local"),
+      tts: e.EARSHOT_TTS ?? (e.EARSHOT_MODE === "cloud" ? "aws" : "local"),
+      pollyVoices: e.EARSHOT_POLLY_VOICES ?? {},
+      maxRecognizerStreams: e.EARSHOT_ASR_MAX_STREAMS,
+      pauseMs: e.EARSHOT_ASR_PAUSE_MS,
+    },
     logLevel: e.EARSHOT_LOG_LEVEL,
   };
 }

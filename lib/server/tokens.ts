@@ -11,6 +11,9 @@ import { EarshotError } from "../core/errors";
 export const ALGORITHM = "ES256";
 export const SPEAKER_TOKEN_AUDIENCE = "earshot:control";
 export const SIGNALING_GRANT_AUDIENCE = "earshot:signaling";
+export const RECOGNITION_GRANT_AUDIENCE = "earshot:recognition";
+/** Recognition grants open the embedded /transcribe endpoint; spent at connect time like Transcribe's presigned URLs (5 min). */
+export const RECOGNITION_GRANT_TTL_SECONDS = 5 * 60;
 /** Speaker tokens for the WebSocket live 15 minutes at most. */
 export const SPEAKER_TOKEN_TTL_SECONDS = 15 * 60;
 /** Signaling grants are spent at connect time; 5 minutes as KVS's TURN credentials. */
@@ -31,6 +34,12 @@ export interface SignalingClaims {
   /** MASTER: "MASTER"; VIEWER: the viewer's client id. */
   clientId: string;
   sessionId: string;
+}
+
+/** Who may stream audio for recognition: the session's speaker. */
+export interface RecognitionClaims {
+  sessionId: string;
+  speakerId: string;
 }
 
 export interface KeyPairPem {
@@ -79,6 +88,20 @@ export class TokenSigner {
       .sign(this.key);
     return { token, expiresAt: now + ttlSeconds };
   }
+
+  async recognitionGrant(claims: RecognitionClaims, ttlSeconds = RECOGNITION_GRANT_TTL_SECONDS): Promise<{ token: string; expiresAt: number }> {
+    const now = Math.floor(Date.now() / 1000);
+    const ttl = Math.min(ttlSeconds, RECOGNITION_GRANT_TTL_SECONDS);
+    const token = await new SignJWT({ sid: claims.sessionId })
+      .setProtectedHeader({ alg: ALGORITHM, typ: "JWT" })
+      .setIssuer(this.issuer)
+      .setAudience(RECOGNITION_GRANT_AUDIENCE)
+      .setSubject(claims.speakerId)
+      .setIssuedAt(now)
+      .setExpirationTime(now + ttl)
+      .sign(this.key);
+    return { token, expiresAt: now + ttl };
+  }
 }
 
 export class TokenVerifier {
@@ -125,5 +148,11 @@ export class TokenVerifier {
       throw new EarshotError("UNAUTHORIZED", "The signaling grant is malformed.");
     }
     return { channel: p.ch, role: p.role, clientId: p.sub, sessionId: p.sid };
+  }
+
+  async verifyRecognitionGrant(token: string): Promise<RecognitionClaims> {
+    const p = await this.verify(token, RECOGNITION_GRANT_AUDIENCE, RECOGNITION_GRANT_TTL_SECONDS);
+    if (typeof p.sid !== "string" || p.sid.length === 0) throw new EarshotError("UNAUTHORIZED", "The recognition grant is malformed.");
+    return { sessionId: p.sid, speakerId: p.sub };
   }
 }

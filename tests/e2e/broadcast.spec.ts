@@ -17,22 +17,28 @@ import {
  * of its own: everyone hears the speaker over WebRTC, the speaker sees the
  * counts, language changes move them, pause and mute reach the listeners
  * (and silence the audio), and ending the session closes everything.
+ *
+ * Listeners may pick only the languages the session offers (its source and
+ * its target languages); a listener of a translated language hears the
+ * speaker's own voice in the "original only" mode (the default there is the
+ * translation alone, without WebRTC: tests/e2e/speech.spec.ts).
  */
 test("a speaker goes live and three listeners in two languages hear them", async ({ browser }) => {
   const speaker = await speakerSignedInContext(browser);
   const sp = speaker.page;
   const listeners: Listener[] = [];
   try {
-    const sessionId = await createSession(sp, "E2E keynote", "en");
+    const sessionId = await createSession(sp, "E2E keynote", "en", ["es", "ca"]);
     await goLive(sp);
 
     for (const [language, name] of [
-      ["de", "listener-1 (de)"],
-      ["de", "listener-2 (de)"],
-      ["fr", "listener-3 (fr)"],
+      ["en", "listener-1 (en)"],
+      ["en", "listener-2 (en)"],
+      ["ca", "listener-3 (ca)"],
     ] as const) {
       const listener = await openListener(browser, sessionId, language, name);
       listeners.push(listener);
+      if (language !== "en") await listener.page.getByTestId("mode-original").check();
       await pressListen(listener);
     }
     for (const listener of listeners) {
@@ -40,11 +46,11 @@ test("a speaker goes live and three listeners in two languages hear them", async
       await expectHearing(listener);
     }
 
-    // The speaker: three peer connections, three listeners, two in German and one in French.
+    // The speaker: three peer connections, three listeners, two in English and one in Catalan.
     await expect(sp.getByTestId("peer-count")).toHaveText("3");
     await expect(sp.getByTestId("listener-count-total")).toHaveText("3");
-    await expect(sp.getByTestId("listener-count-de")).toHaveText("2");
-    await expect(sp.getByTestId("listener-count-fr")).toHaveText("1");
+    await expect(sp.getByTestId("listener-count-en")).toHaveText("2");
+    await expect(sp.getByTestId("listener-count-ca")).toHaveText("1");
     // One peer connection per listener, each sending Opus tuned for speech.
     const peers = await speakerPeers(sp);
     expect(peers.connected).toBe(3);
@@ -56,13 +62,14 @@ test("a speaker goes live and three listeners in two languages hear them", async
       expect(fmtp).toContain("stereo=0");
     }
 
-    // A listener switches to Spanish, without a reload: the counts follow, the audio goes on.
+    // A listener switches to Spanish, without a reload: the counts follow; in "original only" the audio goes on.
     const switching = listeners[1]!;
     await switching.page.getByTestId("language-select").selectOption("es");
-    await expect(sp.getByTestId("listener-count-de")).toHaveText("1");
+    await expect(sp.getByTestId("listener-count-en")).toHaveText("1");
     await expect(sp.getByTestId("listener-count-es")).toHaveText("1");
-    await expect(sp.getByTestId("listener-count-fr")).toHaveText("1");
+    await expect(sp.getByTestId("listener-count-ca")).toHaveText("1");
     await expect(sp.getByTestId("listener-count-total")).toHaveText("3");
+    await switching.page.getByTestId("mode-original").check();
     await expectHearing(switching);
 
     // Pause: every listener sees it, and the audio goes silent (the track is disabled).

@@ -3,7 +3,8 @@ import { closeAll, createSession, goLive, inboundPackets, openListener, pressLis
 
 /** Listeners in one session: more than one signaling channel's cap of 10 viewers. */
 const LISTENERS = 12;
-const LANGUAGES = ["de", "fr", "es"] as const;
+// Listeners pick among the languages the session offers: without target languages, its source only.
+const LANGUAGES = ["en"] as const;
 
 /**
  * Past one signaling channel: listener 11 opens a second shard, the speaker

@@ -110,8 +110,8 @@ test("server killed (SIGKILL) and stopped (SIGTERM), restarted on the same data:
     await goLive(sp);
     const listeners: Listener[] = [];
     for (const [language, name] of [
-      ["fr", "listener-1 (fr)"],
-      ["de", "listener-2 (de)"],
+      ["en", "listener-1 (en)"],
+      ["en", "listener-2 (en)"],
     ] as const) {
       const listener = await openListener(browser, sessionId, language, name, server.baseURL);
       contexts.push(listener.context);
@@ -173,7 +173,7 @@ test("control and signaling caps: connections are replaced before them (make-bef
     const sp = speaker.page;
     const sessionId = await createSession(sp, "E2E cap", "en");
     await goLive(sp);
-    const listener = await openListener(browser, sessionId, "fr", "listener (fr)", server.baseURL);
+    const listener = await openListener(browser, sessionId, "en", "listener (en)", server.baseURL);
     contexts.push(listener.context);
     await pressListen(listener);
     await expectHearing(listener);
@@ -238,7 +238,7 @@ test("control and signaling caps: connections are replaced before them (make-bef
     // Renewed on the page's own timer (cap − a quarter), before the relay's GO_AWAY and 1001.
     expect(signaling[0]!.closeCode, "first signaling connection closed by the renewal, not by the cap").not.toBe(1001);
     expect(signaling[0]!.closedAt! - signaling[0]!.openedAt!, "closed before the cap").toBeLessThan(capSeconds * 1000);
-    const late = await openListener(browser, sessionId, "fr", "late listener (fr)", server.baseURL);
+    const late = await openListener(browser, sessionId, "en", "late listener (en)", server.baseURL);
     contexts.push(late.context);
     await pressListen(late);
     await expectHearing(late);
@@ -262,7 +262,7 @@ test("a listener's network drop: it comes back without a reload", async ({ brows
     const sp = speaker.page;
     const sessionId = await createSession(sp, "E2E drop", "en");
     await goLive(sp);
-    const listener = await openListener(browser, sessionId, "de", "listener (de)", server.baseURL);
+    const listener = await openListener(browser, sessionId, "en", "listener (en)", server.baseURL);
     contexts.push(listener.context);
     await pressListen(listener);
     await expectHearing(listener);

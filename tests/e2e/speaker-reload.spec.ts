@@ -9,7 +9,7 @@ import { closeAll, createSession, expectHearing, goLive, openListener, pressList
 test("listeners reconnect on their own when the speaker reloads and goes live again", async ({ browser }) => {
   const speaker = await speakerSignedInContext(browser);
   const sp = speaker.page;
-  const listener = await openListener(browser, await createSession(sp, "E2E reload", "en"), "fr", "listener");
+  const listener = await openListener(browser, await createSession(sp, "E2E reload", "en"), "en", "listener");
   try {
     await goLive(sp);
     await pressListen(listener);

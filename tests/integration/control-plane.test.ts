@@ -24,6 +24,9 @@ afterAll(async () => {
   await runtime?.close();
 });
 
+/** Listeners may pick only a language the session offers: these sessions translate into what Apertium serves. */
+const TARGETS = ["es", "ca", "gl", "eo"];
+
 async function sessionRow(sessionId: string) {
   const s = await runtime.services.store.getSession(sessionId, true);
   if (!s) throw new Error("no session");
@@ -61,7 +64,7 @@ describe("creating a session", () => {
 
 describe("$connect", () => {
   it("lets a listener without a token join an active session (the note's regression)", async () => {
-    const { sessionId, speaker } = await createSession(runtime, { sourceLanguage: "en" });
+    const { sessionId, speaker } = await createSession(runtime, { sourceLanguage: "en", targetLanguages: TARGETS });
     const listener = await TestClient.connect(runtime, { sessionId, targetLanguage: "es" });
     const joined = await listener.request({ action: "joinSession", sessionId, targetLanguage: "es" });
     expect(joined).toMatchObject({ type: "sessionJoined", sessionId, role: "listener", targetLanguage: "es", sourceLanguage: "en", listenerCount: 1 });
@@ -133,9 +136,9 @@ describe("listeners", () => {
   });
 
   it("hear pause, resume, mute, unmute and go-live from the speaker", async () => {
-    const { sessionId, speaker } = await createSession(runtime);
+    const { sessionId, speaker } = await createSession(runtime, { targetLanguages: TARGETS });
     const a = await joinAsListener(runtime, sessionId, "en");
-    const b = await joinAsListener(runtime, sessionId, "fr");
+    const b = await joinAsListener(runtime, sessionId, "ca");
     const steps = [
       ["startBroadcast", "broadcastStarted", { status: "active", muted: false, live: true }],
       ["pauseBroadcast", "broadcastPaused", { status: "paused", muted: false, live: true }],
@@ -151,12 +154,16 @@ describe("listeners", () => {
   });
 
   it("change language and the counts follow", async () => {
-    const { sessionId, speaker } = await createSession(runtime);
+    const { sessionId, speaker } = await createSession(runtime, { targetLanguages: TARGETS });
     const a = await joinAsListener(runtime, sessionId, "en");
     await joinAsListener(runtime, sessionId, "en");
-    expect(await a.request({ action: "changeLanguage", targetLanguage: "ja" })).toMatchObject({ type: "languageChanged", targetLanguage: "ja", previousLanguage: "en" });
+    expect(await a.request({ action: "changeLanguage", targetLanguage: "gl" })).toMatchObject({ type: "languageChanged", targetLanguage: "gl", previousLanguage: "en", speech: true });
     const status = await speaker.request({ action: "getSessionStatus" });
-    expect(status).toMatchObject({ type: "sessionStatus", listenerCount: 2, languageDistribution: { en: 1, ja: 1 } });
+    expect(status).toMatchObject({ type: "sessionStatus", listenerCount: 2, languageDistribution: { en: 1, gl: 1 }, originalListeners: 0 });
+    // The same language with speech off (a listener switching to the original): no count moves.
+    expect(await a.request({ action: "changeLanguage", targetLanguage: "gl", speech: false })).toMatchObject({ type: "languageChanged", targetLanguage: "gl", previousLanguage: "gl", speech: false });
+    // A language the session does not offer is refused, and nothing moves.
+    expect(await a.request({ action: "changeLanguage", targetLanguage: "ja" })).toMatchObject({ type: "error", code: "UNSUPPORTED_LANGUAGE" });
     expect(await a.request({ action: "changeLanguage", targetLanguage: "zz" })).toMatchObject({ type: "error", code: "UNSUPPORTED_LANGUAGE" });
     const fresh = await TestClient.connect(runtime, { sessionId, targetLanguage: "en" });
     expect(await fresh.request({ action: "changeLanguage", targetLanguage: "de" })).toMatchObject({ type: "error", code: "INVALID_ACTION" });
@@ -165,15 +172,15 @@ describe("listeners", () => {
   });
 
   it("are counted once however often they join, leave or drop", async () => {
-    const { sessionId, speaker } = await createSession(runtime);
+    const { sessionId, speaker } = await createSession(runtime, { targetLanguages: TARGETS });
     const l = await joinAsListener(runtime, sessionId, "en");
     await l.request({ action: "joinSession", sessionId, targetLanguage: "en" });
-    await l.request({ action: "joinSession", sessionId, targetLanguage: "de" });
+    await l.request({ action: "joinSession", sessionId, targetLanguage: "eo" });
     expect((await sessionRow(sessionId)).listenerCount).toBe(1);
     expect(await l.request({ action: "leaveSession" })).toMatchObject({ type: "sessionLeft" });
     expect(await l.request({ action: "leaveSession" })).toMatchObject({ type: "sessionLeft" });
     const row = await sessionRow(sessionId);
-    expect([row.listenerCount, row.count_de]).toEqual([0, 0]);
+    expect([row.listenerCount, row.count_eo]).toEqual([0, 0]);
     speaker.clear();
     await l.request({ action: "joinSession", sessionId, targetLanguage: "en" });
     // Pushes are coalesced and in order: once one says 1, none from before the rejoin is still coming.
@@ -189,16 +196,16 @@ describe("listeners", () => {
 
 describe("reconnecting listeners", () => {
   it("replace their old connection by clientKey: counted once, the old socket closed", async () => {
-    const { sessionId, speaker } = await createSession(runtime);
+    const { sessionId, speaker } = await createSession(runtime, { targetLanguages: TARGETS });
     const clientKey = "k".repeat(8) + Math.random().toString(36).slice(2, 14);
     const first = await TestClient.connect(runtime, { sessionId, targetLanguage: "en" });
     expect(await first.request({ action: "joinSession", sessionId, targetLanguage: "en", clientKey })).toMatchObject({ listenerCount: 1 });
     // The network changed: a new connection while the old one still looks open to the server.
     const second = await TestClient.connect(runtime, { sessionId, targetLanguage: "en" });
-    expect(await second.request({ action: "joinSession", sessionId, targetLanguage: "de", clientKey })).toMatchObject({ type: "sessionJoined", listenerCount: 1 });
+    expect(await second.request({ action: "joinSession", sessionId, targetLanguage: "es", clientKey })).toMatchObject({ type: "sessionJoined", listenerCount: 1 });
     expect((await first.closed).code).toBe(4000);
     const status = await speaker.request({ action: "getSessionStatus" });
-    expect(status).toMatchObject({ listenerCount: 1, languageDistribution: { de: 1 } });
+    expect(status).toMatchObject({ listenerCount: 1, languageDistribution: { es: 1 } });
     // Another client's key is another listener.
     const other = await TestClient.connect(runtime, { sessionId, targetLanguage: "en" });
     expect(await other.request({ action: "joinSession", sessionId, targetLanguage: "en", clientKey: "another-client-key-123" })).toMatchObject({ listenerCount: 2 });
@@ -216,28 +223,28 @@ describe("reconnecting listeners", () => {
 
 describe("counts under load", () => {
   it("stay exact after 200 concurrent joins and 100 leaves, per language too", async () => {
-    const { sessionId, speaker } = await createSession(runtime);
-    const languages = ["en", "de", "fr", "es"] as const;
+    const { sessionId, speaker } = await createSession(runtime, { targetLanguages: TARGETS });
+    const languages = ["en", "eo", "ca", "es"] as const;
     const clients = await Promise.all(Array.from({ length: 200 }, (_, i) => joinAsListener(runtime, sessionId, languages[i % 4]!)));
     await speaker.next("sessionStatus", (m) => m.listenerCount === 200);
     speaker.clear(); // pushes from the way up (one may have said 100) are not the answer below
-    expect(await speaker.request({ action: "getSessionStatus" })).toMatchObject({ listenerCount: 200, languageDistribution: { en: 50, de: 50, fr: 50, es: 50 } });
+    expect(await speaker.request({ action: "getSessionStatus" })).toMatchObject({ listenerCount: 200, languageDistribution: { en: 50, eo: 50, ca: 50, es: 50 } });
 
-    // 100 leave: half by leaveSession, half by dropping the socket; every one of them is an "en" or "de" listener.
+    // 100 leave: half by leaveSession, half by dropping the socket; every one of them is an "en" or "eo" listener.
     const leaving = clients.filter((_, i) => i % 4 < 2).slice(0, 100);
     await Promise.all(leaving.map((c, i) => (i % 2 ? c.close() : c.request({ action: "leaveSession" }))));
     const status = await speaker.next("sessionStatus", (m) => m.listenerCount === 100);
-    expect(status.languageDistribution).toEqual({ fr: 50, es: 50 });
+    expect(status.languageDistribution).toEqual({ ca: 50, es: 50 });
     const row = await sessionRow(sessionId);
-    expect([row.listenerCount, row.count_en, row.count_de, row.count_fr, row.count_es]).toEqual([100, 0, 0, 50, 50]);
+    expect([row.listenerCount, row.count_en, row.count_eo, row.count_ca, row.count_es]).toEqual([100, 0, 0, 50, 50]);
     await Promise.all([...clients.map((c) => c.close()), speaker.close()]);
   });
 });
 
 describe("ending", () => {
   it("tells every listener, closes their connections and refuses new joins", async () => {
-    const { sessionId, speaker } = await createSession(runtime);
-    const listeners = await Promise.all([joinAsListener(runtime, sessionId, "en"), joinAsListener(runtime, sessionId, "it")]);
+    const { sessionId, speaker } = await createSession(runtime, { targetLanguages: TARGETS });
+    const listeners = await Promise.all([joinAsListener(runtime, sessionId, "en"), joinAsListener(runtime, sessionId, "ca")]);
     expect(await speaker.request({ action: "endSession" })).toMatchObject({ type: "sessionEnded", sessionId, reason: "ended" });
     for (const l of listeners) {
       expect(await l.next("sessionEnded")).toMatchObject({ sessionId, reason: "ended" });
@@ -312,6 +319,8 @@ describe("media channels", () => {
       expect(await late.request({ action: "getMediaChannel" })).toMatchObject({ channels: [{ shard: 0 }] });
       const row = await small.services.store.getSession(sessionId, true);
       expect([row?.viewers_0, row?.viewers_1, row?.viewers_2]).toEqual([2, 2, 1]);
+      // Listeners holding media slots hear the original: the speaker's status counts them.
+      expect(await speaker.request({ action: "getSessionStatus" })).toMatchObject({ type: "sessionStatus", listenerCount: 5, originalListeners: 5 });
       // Listeners who have not joined get no media.
       const lurker = await TestClient.connect(small, { sessionId, targetLanguage: "en" });
       expect(await lurker.request({ action: "getMediaChannel" })).toMatchObject({ type: "error", code: "INVALID_ACTION" });

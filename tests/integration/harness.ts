@@ -2,6 +2,9 @@ import WebSocket from "ws";
 import { SignJWT, importPKCS8 } from "jose";
 import { startEmbedded, type EmbeddedRuntime } from "../../lib/server/embedded/runtime";
 import type { ServerMessage } from "../../lib/core/protocol";
+import { createCoalescingNotifier, createControlPlane, pushStatus, type ControlPlane } from "../../lib/server/control/handlers";
+import { createLogger } from "../../lib/server/logger";
+import type { SpeechServices } from "../../lib/server/speech/ports";
 
 /**
  * Starts the embedded runtime (control plane, relay, dynalite in memory) on an
@@ -142,17 +145,26 @@ export function algNoneToken(runtime: EmbeddedRuntime, speakerId = "speaker-1"):
 }
 
 /** Creates a session as a speaker and returns the speaker client and the session id. */
-export async function createSession(runtime: EmbeddedRuntime, opts: { speakerId?: string; sourceLanguage?: string; title?: string } = {}) {
+export async function createSession(
+  runtime: EmbeddedRuntime,
+  opts: { speakerId?: string; sourceLanguage?: string; title?: string; targetLanguages?: string[]; recognizer?: string } = {},
+) {
   const token = await speakerToken(runtime, opts.speakerId);
   const speaker = await TestClient.connect(runtime, { token });
-  const created = await speaker.request({ action: "createSession", sourceLanguage: opts.sourceLanguage ?? "en", title: opts.title ?? "Keynote" });
+  const created = await speaker.request({
+    action: "createSession",
+    sourceLanguage: opts.sourceLanguage ?? "en",
+    title: opts.title ?? "Keynote",
+    ...(opts.targetLanguages ? { targetLanguages: opts.targetLanguages } : {}),
+    ...(opts.recognizer ? { recognizer: opts.recognizer } : {}),
+  });
   if (created.type !== "sessionCreated") throw new Error(`createSession failed: ${JSON.stringify(created)}`);
   return { speaker, sessionId: created.sessionId, created, token };
 }
 
-export async function joinAsListener(runtime: EmbeddedRuntime, sessionId: string, targetLanguage: string) {
+export async function joinAsListener(runtime: EmbeddedRuntime, sessionId: string, targetLanguage: string, opts: { speech?: boolean } = {}) {
   const client = await TestClient.connect(runtime, { sessionId, targetLanguage });
-  const joined = await client.request({ action: "joinSession", sessionId, targetLanguage });
+  const joined = await client.request({ action: "joinSession", sessionId, targetLanguage, ...(opts.speech === undefined ? {} : { speech: opts.speech }) });
   if (joined.type !== "sessionJoined") throw new Error(`joinSession failed: ${JSON.stringify(joined)}`);
   return client;
 }
@@ -166,4 +178,25 @@ export async function withinOneRateWindow(windowS = 60, marginS = 15): Promise<v
   const nowS = Date.now() / 1000;
   const left = windowS - (nowS % windowS);
   if (left < marginS) await new Promise((r) => setTimeout(r, left * 1000 + 50));
+}
+
+/**
+ * Serves this runtime's control channel with a control plane that has these
+ * speech services (a test wraps the real engines, e.g. with a translator
+ * that fails for one language). Returns the new control plane.
+ */
+export function attachSpeech(runtime: EmbeddedRuntime, speech: SpeechServices | undefined): ControlPlane {
+  const deps = { store: runtime.services.store, connections: runtime.gateway };
+  const plane = createControlPlane({
+    ...deps,
+    notifier: createCoalescingNotifier((sessionId) => pushStatus(deps, sessionId), 100),
+    channels: { ensure: async () => undefined, remove: async () => undefined },
+    verifier: runtime.services.verifier,
+    signer: runtime.services.signer,
+    config: runtime.config,
+    logger: createLogger("control"),
+    speech,
+  });
+  runtime.gateway.attach(plane);
+  return plane;
 }

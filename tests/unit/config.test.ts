@@ -55,4 +55,46 @@ describe("config", () => {
     });
     expect(ok.tokens.publicKey).toBe(PEM);
   });
+  describe("speech engines", () => {
+    const cloud = {
+      EARSHOT_MODE: "cloud",
+      AWS_REGION: "eu-west-1",
+      EARSHOT_PUBLIC_URL: "https://earshot.example",
+      EARSHOT_WS_URL: "wss://abc.execute-api.eu-west-1.amazonaws.com/prod",
+      EARSHOT_TOKEN_PUBLIC_KEY: PEM,
+      COGNITO_IDENTITY_POOL_ID: "eu-west-1:0b9f3c1e-1111-2222-3333-444455556666",
+      KVS_VIEWER_ROLE_ARN: "arn:aws:iam::123456789012:role/earshot-viewer",
+    };
+
+    it("defaults to local engines embedded and AWS in the cloud", () => {
+      expect(loadConfig({}).speech).toEqual({ asr: "local", mt: "local", tts: "local", pollyVoices: {}, maxRecognizerStreams: 4, pauseMs: 500 });
+      expect(loadConfig(cloud).speech).toMatchObject({ asr: "aws", mt: "aws", tts: "aws" });
+    });
+
+    it("reads each port's engine and the Polly voices", () => {
+      const c = loadConfig({ EARSHOT_ASR: "off", EARSHOT_MT: "aws", EARSHOT_TTS: "local", EARSHOT_POLLY_VOICES: "es=Lucia, de=Vicki:standard", EARSHOT_ASR_MAX_STREAMS: "2", EARSHOT_ASR_PAUSE_MS: "300" });
+      expect(c.speech).toEqual({
+        asr: "off",
+        mt: "aws",
+        tts: "local",
+        pollyVoices: { es: { voice: "Lucia", engine: "neural" }, de: { voice: "Vicki", engine: "standard" } },
+        maxRecognizerStreams: 2,
+        pauseMs: 300,
+      });
+    });
+
+    it("refuses local engines in the cloud, saying why", () => {
+      const p = problems({ ...cloud, EARSHOT_ASR: "local", EARSHOT_TTS: "local", EARSHOT_MT: "off" });
+      expect(p.map((line) => line.split(" ")[0]).sort()).toEqual(["EARSHOT_ASR", "EARSHOT_TTS"]);
+      expect(p[0]).toMatch(/=local is not available when EARSHOT_MODE=cloud.*use aws or off/);
+    });
+
+    it("names bad engine values and bad Polly voices", () => {
+      const p = problems({ EARSHOT_MT: "apertium", EARSHOT_POLLY_VOICES: "es=Lucia,xx=Bob,de:Vicki" });
+      expect(p.filter((line) => line.startsWith("EARSHOT_MT "))).toHaveLength(1);
+      const voices = p.filter((line) => line.startsWith("EARSHOT_POLLY_VOICES "));
+      expect(voices.join("\n")).toMatch(/"xx" is not a language/);
+      expect(voices.join("\n")).toMatch(/"de:Vicki" is not LANG=Voice/);
+    });
+  });
 });

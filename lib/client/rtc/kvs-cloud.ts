@@ -109,8 +109,11 @@ async function guestCredentials(access: KvsAccess, fetchImpl: typeof fetch): Pro
 
 let speakerProvider: { url: string; provider: AwsCredentialIdentityProvider } | undefined;
 
-/** The signed-in speaker's KVS credentials from the app (cloud only), reused until close to expiry. */
-function speakerCredentials(url: string, fetchImpl: typeof fetch): AwsCredentialIdentityProvider {
+/**
+ * The signed-in speaker's AWS credentials from the app (cloud only), reused
+ * until close to expiry: KVS as MASTER, and Transcribe streaming.
+ */
+export function speakerCredentials(url: string, fetchImpl: typeof fetch): AwsCredentialIdentityProvider {
   if (speakerProvider?.url === url) return speakerProvider.provider;
   const provider = memoizeCredentials(async () => {
     const res = await fetchImpl(url, { cache: "no-store" });

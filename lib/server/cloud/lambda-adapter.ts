@@ -3,6 +3,8 @@ import { createControlPlane, pushStatus, type ControlPlane, type ControlPlaneDep
 import type { ControlEvent, ControlResult, Logger, StatusNotifier } from "../control/ports";
 import { createLogger, setLogLevel } from "../logger";
 import { buildServices, type Services } from "../services";
+import { createSpeechServices } from "../speech/engines";
+import type { SpeechServices } from "../speech/ports";
 import { ApiGatewayConnections, managementEndpoint, managementEndpointFromWsUrl } from "./apigw-connections";
 import { KvsChannels } from "./kvs-channels";
 
@@ -10,7 +12,9 @@ import { KvsChannels } from "./kvs-channels";
  * The Lambda behind API Gateway's WebSocket API. It turns API Gateway events
  * into ControlEvents for the same control plane the embedded gateway runs,
  * and gives it cloud ports: the management API for messages, KVS for
- * signaling channels, an immediate status push for count changes.
+ * signaling channels, an immediate status push for count changes, and the
+ * speech engines (Amazon Translate and Polly through the SDK; the speaker's
+ * browser streams to Transcribe itself).
  *
  * Lambda freezes the process once the handler returns, so nothing is left
  * running: status pushes and the cleanup of connections found gone are
@@ -52,6 +56,8 @@ interface Runtime {
   config: Config;
   services: Services;
   channels: KvsChannels;
+  /** Built once per container, so the translation cache outlives one event. */
+  speech: SpeechServices;
   logger: Logger;
   /** One management client per endpoint (a Lambda serves one API, so one in practice). */
   connectionsFor(endpoint: string, onGone: (id: string) => void): ApiGatewayConnections;
@@ -63,11 +69,13 @@ async function startRuntime(options: LambdaAdapterOptions): Promise<Runtime> {
   const logger = options.logger ?? createLogger("lambda");
   const services = await buildServices(config);
   const channels = KvsChannels.forRegion(config.aws.region, { prefix: config.kvs.channelPrefix, logger });
+  const speech = await createSpeechServices(config, { logger });
   const clients = new Map<string, ApiGatewayConnections>();
   return {
     config,
     services,
     channels,
+    speech,
     logger,
     connectionsFor(endpoint, onGone) {
       let base = clients.get(endpoint);
@@ -152,6 +160,7 @@ function invocationScope(rt: Runtime, endpoint: string): InvocationScope {
     channels: rt.channels,
     config: rt.config,
     logger: rt.logger,
+    speech: rt.speech,
   };
   const plane = createControlPlane(deps);
   return {

@@ -15,6 +15,10 @@ import {
 import { languageDistribution, shardViewersAttribute, type ConnectionItem, type SessionItem } from "../../core/schema";
 import { isValidSessionId } from "../../core/session-id";
 import { channelName, embeddedChannelArn } from "../../core/signaling";
+import { TRANSCRIPT_LIMITS, canRecognize, canTranslate, sessionOffers, type LanguageOffer, type SessionRecognizer, type SpeechEngines } from "../../core/speech";
+import { SpeechPipeline } from "../speech/pipeline";
+import type { SpeechServices } from "../speech/ports";
+import { getRecognizer, submitTranscript, type TranscriptContext } from "./transcript";
 import type { Config } from "../config";
 import type { Store } from "../store/store";
 import type { SpeakerClaims, TokenSigner, TokenVerifier } from "../tokens";
@@ -36,6 +40,47 @@ export interface ControlPlaneDeps {
   signer?: TokenSigner;
   config: Config;
   logger: Logger;
+  /** The speech engines (translation, synthesis, the recogniser's URL). Absent: every engine is off. */
+  speech?: SpeechServices;
+}
+
+/** The engines in effect for these deps. */
+export function enginesOf(speech: SpeechServices | undefined): SpeechEngines {
+  return speech?.engines ?? { asr: "off", mt: "off", tts: "off" };
+}
+
+/** Listeners holding a media slot (they hear the original): the sum of the session's shard viewer counts. */
+export function originalListeners(session: SessionItem): number {
+  let total = 0;
+  for (let k = 0; k < session.channelCount; k++) {
+    const n = session[shardViewersAttribute(k)];
+    if (typeof n === "number" && n > 0) total += n;
+  }
+  return total;
+}
+
+/** What each language of a stored session offers with these engines. */
+export function offersOf(engines: SpeechEngines, session: SessionItem): LanguageOffer[] {
+  return sessionOffers(engines, session);
+}
+
+/**
+ * What a session offers depends on fields fixed at creation (source, targets,
+ * recognizer): kept per process for a few minutes so a join costs no extra
+ * read (an expired session's id may be reused later: entries age out).
+ * Bounded; the oldest entries go first.
+ */
+type SessionLanguages = Pick<SessionItem, "sourceLanguage" | "targetLanguages" | "recognizer"> & { at: number };
+const sessionLanguages = new Map<string, SessionLanguages>();
+const MAX_SESSION_LANGUAGES = 10_000;
+const SESSION_LANGUAGES_MS = 10 * 60_000;
+
+function rememberLanguages(session: SessionItem): SessionLanguages {
+  const entry = { sourceLanguage: session.sourceLanguage, targetLanguages: session.targetLanguages, recognizer: session.recognizer, at: Date.now() };
+  sessionLanguages.delete(session.sessionId);
+  sessionLanguages.set(session.sessionId, entry);
+  if (sessionLanguages.size > MAX_SESSION_LANGUAGES) sessionLanguages.delete(sessionLanguages.keys().next().value as string);
+  return entry;
 }
 
 export interface ControlPlane {
@@ -108,6 +153,7 @@ function statusMessage(session: SessionItem, requestId?: string): ServerMessage 
     sessionId: session.sessionId,
     listenerCount: session.listenerCount,
     languageDistribution: languageDistribution(session),
+    originalListeners: originalListeners(session),
     broadcastState: broadcastState(session),
     timestamp: Date.now(),
   };
@@ -115,6 +161,7 @@ function statusMessage(session: SessionItem, requestId?: string): ServerMessage 
 
 export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
   const { store, connections, notifier, config, logger } = deps;
+  const engines = (): SpeechEngines => enginesOf(deps.speech);
 
   // ---------------------------------------------------------------------------
   // $connect
@@ -254,6 +301,67 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
     return value;
   }
 
+  /** A language a listener may pick in this session: the source, or one the session offers now. */
+  async function requireOfferedIn(sessionId: string, language: LanguageCode): Promise<void> {
+    let known = sessionLanguages.get(sessionId);
+    if (!known || Date.now() - known.at > SESSION_LANGUAGES_MS) {
+      const session = await store.getSession(sessionId);
+      if (!session) throw new EarshotError("SESSION_NOT_FOUND");
+      known = rememberLanguages(session);
+    }
+    requireOffered(known, language);
+  }
+
+  function requireOffered(session: SessionLanguages, language: LanguageCode): void {
+    if (language === session.sourceLanguage) return;
+    const offered = sessionOffers(engines(), session).map((o) => o.language);
+    if (!offered.includes(language)) {
+      throw new EarshotError(
+        "UNSUPPORTED_LANGUAGE",
+        `This session does not offer "${language}"; it offers ${offered.join(", ")}.`,
+      );
+    }
+  }
+
+  /** Validates the speaker's target languages and recogniser choice against the engines in effect. */
+  function speechSettings(
+    source: LanguageCode,
+    requested: readonly string[] | undefined,
+    asked: SessionRecognizer | undefined,
+  ): { targetLanguages: LanguageCode[]; recognizer: SessionRecognizer } {
+    const e = engines();
+    const serverAsr = canRecognize(e.asr, source);
+    let recognizer: SessionRecognizer;
+    if (asked === "server" && !serverAsr) {
+      throw new EarshotError(
+        "ENGINE_UNAVAILABLE",
+        e.asr === "off"
+          ? "Speech recognition is off on this server; use the browser's recogniser (recognizer: \"browser\") or none."
+          : `The server's recogniser (${e.asr}) does not serve "${source}"; use the browser's recogniser or none.`,
+      );
+    }
+    if (asked) recognizer = asked;
+    else recognizer = serverAsr ? "server" : "off";
+    const targetLanguages: LanguageCode[] = [];
+    for (const raw of requested ?? []) {
+      const target = requireLanguage(raw);
+      if (target === source || targetLanguages.includes(target)) continue;
+      if (!canTranslate(e.mt, source, target)) {
+        throw new EarshotError(
+          "UNSUPPORTED_LANGUAGE",
+          e.mt === "off"
+            ? `Cannot translate into "${target}": translation is off on this server.`
+            : `Cannot translate from "${source}" into "${target}" with the translation engine in effect (${e.mt}).`,
+        );
+      }
+      targetLanguages.push(target);
+    }
+    if (targetLanguages.length > TRANSCRIPT_LIMITS.maxTargetLanguages) {
+      throw new EarshotError("INVALID_PARAMETER", `At most ${TRANSCRIPT_LIMITS.maxTargetLanguages} target languages.`);
+    }
+    return { targetLanguages, recognizer };
+  }
+
   async function liveSession(sessionId: string): Promise<SessionItem> {
     const session = await store.getSession(sessionId, true);
     if (!session) throw new EarshotError("SESSION_NOT_FOUND");
@@ -278,9 +386,17 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
       }
     }
     const sourceLanguage = requireLanguage(msg.sourceLanguage);
+    const { targetLanguages, recognizer } = speechSettings(sourceLanguage, msg.targetLanguages, msg.recognizer);
     await store.enforce(`create:${speakerId}`, config.limits.sessionsPerHour, 3600, "sessions created");
 
-    const session = await store.createSession({ speakerId, title: msg.title ?? "", sourceLanguage, ttlSeconds: config.sessionTtlSeconds });
+    const session = await store.createSession({
+      speakerId,
+      title: msg.title ?? "",
+      sourceLanguage,
+      ttlSeconds: config.sessionTtlSeconds,
+      targetLanguages,
+      recognizer,
+    });
     try {
       await deps.channels.ensure(session.sessionId, 1);
       await store.attachSpeaker(event.connectionId, session.sessionId);
@@ -290,6 +406,7 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
       await store.endSession(session.sessionId, speakerId).catch(() => undefined);
       throw error;
     }
+    rememberLanguages(session);
     logger.info("session created", { sessionId: session.sessionId, speakerId });
     await reply({
       type: "sessionCreated",
@@ -301,6 +418,9 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
       createdAt: session.createdAt,
       expiresAt: session.expiresAt,
       broadcastState: broadcastState(session),
+      targetLanguages: session.targetLanguages ?? [],
+      recognizer: session.recognizer ?? "off",
+      offers: offersOf(engines(), session),
     });
   };
 
@@ -319,8 +439,10 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
       }
     }
     let session: SessionItem | undefined;
+    const speech = conn.role === "listener" && msg.speech !== false;
     if (conn.role === "listener") {
-      const before = await store.markJoined(event.connectionId, msg.sessionId, language, msg.clientKey);
+      await requireOfferedIn(msg.sessionId, language);
+      const before = await store.markJoined(event.connectionId, msg.sessionId, language, msg.clientKey, speech);
       if (!before) throw new EarshotError("SESSION_NOT_FOUND", "This connection is no longer registered; reconnect.");
       if (before.joinedLanguage !== language) {
         const deltas = before.joinedLanguage ? { [before.joinedLanguage]: -1, [language]: 1 } : { [language]: 1 };
@@ -346,6 +468,8 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
       sourceLanguage: session.sourceLanguage,
       listenerCount: session.listenerCount,
       broadcastState: broadcastState(session),
+      offers: offersOf(engines(), session),
+      speech,
     });
   };
 
@@ -353,13 +477,16 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
     const language = requireLanguage(msg.targetLanguage);
     const sessionId = requireSession(conn);
     if (conn.role !== "listener") throw new EarshotError("UNAUTHORIZED_ACTION", "Only listeners choose a target language.");
-    const before = await store.markLanguage(event.connectionId, language);
+    if (!conn.joinedLanguage) throw new EarshotError("INVALID_ACTION", "Join the session before changing language.");
+    await requireOfferedIn(sessionId, language);
+    const speech = msg.speech !== false;
+    const before = await store.markLanguage(event.connectionId, language, speech);
     if (!before?.joinedLanguage) throw new EarshotError("INVALID_ACTION", "Join the session before changing language.");
     if (before.joinedLanguage !== language) {
       await countOrUndo(sessionId, { [before.joinedLanguage]: -1, [language]: 1 }, {}, () => store.restoreListener(event.connectionId, language, before));
       notifier.countsChanged(sessionId);
     }
-    await reply({ type: "languageChanged", requestId: msg.requestId, sessionId, targetLanguage: language, previousLanguage: before.joinedLanguage });
+    await reply({ type: "languageChanged", requestId: msg.requestId, sessionId, targetLanguage: language, previousLanguage: before.joinedLanguage, speech });
   };
 
   const leaveSession: Handler<"leaveSession"> = async (msg, conn, reply, event) => {
@@ -508,6 +635,9 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
     });
   };
 
+  const pipeline = new SpeechPipeline({ store, connections, speech: deps.speech, logger, forget: disconnect });
+  const transcriptContext: TranscriptContext = { store, connections, config, logger, speech: deps.speech, engines, liveSession, pipeline };
+
   const handlers: { [A in ClientMessage["action"]]: Handler<A> } = {
     createSession,
     joinSession,
@@ -523,6 +653,8 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
     heartbeat,
     getSessionStatus,
     getMediaChannel,
+    submitTranscript: (msg, conn, reply, event) => submitTranscript(transcriptContext, msg, conn, reply, event),
+    getRecognizer: (msg, conn, reply) => getRecognizer(transcriptContext, msg, conn, reply),
   };
 
   // ---------------------------------------------------------------------------

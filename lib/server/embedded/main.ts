@@ -26,6 +26,7 @@ async function main(): Promise<void> {
       `  Speak:    ${localUrl(runtime.port, config.host)}/speaker   sign in as speaker@earshot.local with ${password}`,
       `  Listen:   ${runtime.url}/join`,
       `  Store:    ${store}`,
+      `  Speech:   ${runtime.speech.describe()}`,
       "",
       "  Add a speaker:  npm run speaker:add -- you@example.com",
       "",

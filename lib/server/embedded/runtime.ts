@@ -17,6 +17,10 @@ import { EmbeddedGateway } from "./gateway";
 import { embeddedPaths, ensureTables, startLocalDynamo, type LocalDynamo } from "./local-dynamo";
 import { createSignalingRelay } from "./signaling-relay";
 import { reachableUrl, type Interfaces } from "./network";
+import { createSpeechServices, pocketsphinxRecognizer, type ManagedSpeechServices } from "../speech/engines";
+import { TRANSCRIBE_PATH, createTranscribeEndpoint, type TranscribeEndpoint } from "../speech/transcribe-server";
+import { setProcessSpeech } from "../services";
+import type { SpeechServices } from "../speech/ports";
 
 /**
  * The embedded runtime: one Node process serving Next.js, the WebSocket
@@ -35,6 +39,8 @@ export interface EmbeddedOptions {
   demoSpeaker?: boolean;
   /** The machine's network interfaces (default os.networkInterfaces()); tests inject them. */
   interfaces?: Interfaces;
+  /** Wraps the speech services the runtime started (tests: count or fail calls). */
+  speech?: (real: SpeechServices) => SpeechServices;
 }
 
 export interface EmbeddedRuntime {
@@ -42,6 +48,8 @@ export interface EmbeddedRuntime {
   services: Services;
   plane: ControlPlane;
   gateway: EmbeddedGateway;
+  /** The speech engines started from config (local engines not installed: off, with notices). */
+  speech: ManagedSpeechServices;
   url: string;
   port: number;
   /** Where `url` came from: EARSHOT_PUBLIC_URL, the LAN address (other devices can open it), or only loopback. */
@@ -121,6 +129,28 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
     if (created) log.info("created the demo speaker", { email: "speaker@earshot.local" });
   }
 
+  // Apertium chains load in the background when serving people; tests start them on first use.
+  let transcribe: TranscribeEndpoint | undefined;
+  const managedSpeech = await createSpeechServices(config, {
+    logger: createLogger("speech"),
+    warm: web !== "none",
+    path: env.PATH,
+    recognizerUrl: async (sessionId, speakerId) => transcribe?.urlFor(config.publicUrl, sessionId, speakerId, "en-US"),
+  });
+  if (managedSpeech.engines.asr === "local" && services.signer) {
+    transcribe = createTranscribeEndpoint({
+      verifier: services.verifier,
+      signer: services.signer,
+      recognizer: pocketsphinxRecognizer({ postSpeechFrames: Math.round(config.speech.pauseMs / 10) }),
+      logger: createLogger("transcribe"),
+      maxStreams: config.speech.maxRecognizerStreams,
+      languageCodes: ["en-US"],
+    });
+  }
+  const speech = options.speech ? options.speech(managedSpeech) : managedSpeech;
+  services.speech = speech;
+  if (web !== "none") setProcessSpeech(speech);
+
   const gateway = new EmbeddedGateway({
     logger: createLogger("gateway"),
     trustProxy: config.trustProxy,
@@ -139,6 +169,7 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
     signer: services.signer,
     config,
     logger: createLogger("control"),
+    speech,
   });
   // Nothing survives a restart but the store: every connection row is stale. Un-count them all
   // and recompute counts before the first client comes back.
@@ -204,6 +235,7 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
     const path = (req.url ?? "/").split("?")[0];
     if (path === "/ws") return gateway.handleUpgrade(req, socket, head);
     if (path === "/kvs") return relay.handleUpgrade(req, socket, head);
+    if (path === TRANSCRIBE_PATH && transcribe) return transcribe.handleUpgrade(req, socket, head);
     if (nextUpgrade) return void nextUpgrade(req, socket, head);
     socket.destroy();
   });
@@ -217,6 +249,7 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
     services,
     plane,
     gateway,
+    speech: managedSpeech,
     url: publicUrl,
     port,
     urlSource: config.publicUrlSource,
@@ -228,6 +261,9 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
         await relay.close();
         await notifier.flush();
         await nextClose?.().catch(() => undefined);
+        await transcribe?.close();
+        await managedSpeech.close();
+        if (web !== "none") setProcessSpeech(undefined);
         server.closeAllConnections();
         await dynamo.close();
         if (runtimeFile) rmSync(runtimeFile, { force: true });

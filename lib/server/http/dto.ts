@@ -1,5 +1,6 @@
 import type { LanguageCode } from "../../core/languages";
 import type { SessionStatus } from "../../core/schema";
+import type { LanguageOffer } from "../../core/speech";
 
 /**
  * Shapes the HTTP API returns. Type-only (no runtime imports), so client
@@ -13,8 +14,10 @@ export interface PublicSessionInfo {
   sourceLanguage: LanguageCode;
   status: SessionStatus;
   listenerCount: number;
-  /** Languages a listener may ask for. */
+  /** Languages a listener may ask for: the source and the languages the session offers, source first. */
   targetLanguages: LanguageCode[];
+  /** What each of those languages gets (source / voice / captions), in the same order. */
+  offers: LanguageOffer[];
   /** Epoch milliseconds. */
   createdAt: number;
 }

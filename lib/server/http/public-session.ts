@@ -1,7 +1,8 @@
 import { EarshotError } from "../../core/errors";
-import { LANGUAGE_CODES } from "../../core/languages";
 import { normalizeSessionId } from "../../core/session-id";
+import { sessionOffers } from "../../core/speech";
 import type { Config } from "../config";
+import type { SpeechServices } from "../speech/ports";
 import type { Store } from "../store/store";
 import type { PublicSessionInfo } from "./dto";
 
@@ -22,7 +23,7 @@ export function requireSessionId(raw: string): string {
 }
 
 export async function lookupPublicSession(
-  deps: { store: Store; config: Pick<Config, "limits"> },
+  deps: { store: Store; config: Pick<Config, "limits">; speech?: Pick<SpeechServices, "engines"> },
   rawSessionId: string,
   clientIp: string,
 ): Promise<PublicSessionInfo> {
@@ -31,13 +32,16 @@ export async function lookupPublicSession(
   await store.enforce(`lookup:${clientIp}`, config.limits.lookupsPerMinute, 60, "session lookups");
   const session = await store.guardedLookup(clientIp, config.limits.failedLookupsPerMinute, () => store.getSession(sessionId));
   if (!session) throw new EarshotError("SESSION_NOT_FOUND", "No session has that code, or it has expired.");
+  // Without speech services (engines off), a session offers its source language only.
+  const offers = sessionOffers(deps.speech?.engines ?? { asr: "off", mt: "off", tts: "off" }, session);
   return {
     sessionId: session.sessionId,
     title: session.title,
     sourceLanguage: session.sourceLanguage,
     status: session.status,
     listenerCount: Math.max(0, session.listenerCount),
-    targetLanguages: [...LANGUAGE_CODES],
+    targetLanguages: offers.map((o) => o.language),
+    offers,
     createdAt: session.createdAt,
   };
 }

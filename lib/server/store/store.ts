@@ -15,16 +15,19 @@ import {
   connectionItem,
   languageCountAttribute,
   shardViewersAttribute,
+  segmentItem,
   sessionItem,
   speakerItem,
   tableName,
   type ConnectionItem,
   type Role,
+  type SegmentItem,
   type SessionItem,
   type SessionStatus,
   type SpeakerItem,
 } from "../../core/schema";
 import { generateSessionId } from "../../core/session-id";
+import type { SessionRecognizer } from "../../core/speech";
 
 /**
  * The data layer: every read and write of sessions, connections, rate limits
@@ -46,6 +49,8 @@ export interface NewSession {
   title: string;
   sourceLanguage: LanguageCode;
   ttlSeconds: number;
+  targetLanguages?: LanguageCode[];
+  recognizer?: SessionRecognizer;
 }
 
 export type CountDeltas = Partial<Record<LanguageCode, number>>;
@@ -136,7 +141,7 @@ function resumeKeyOf(sessionId: string, clientKey: string): string {
 }
 
 export class Store {
-  readonly tables: { sessions: string; connections: string; rateLimits: string; resumes: string; speakers: string };
+  readonly tables: { sessions: string; connections: string; rateLimits: string; resumes: string; segments: string; speakers: string };
 
   private readonly counters: RateCounters;
   /** For writes that ADD to a count: never retried by the SDK (see client.ts). */
@@ -154,6 +159,7 @@ export class Store {
       connections: tableName(prefix, "connections"),
       rateLimits: tableName(prefix, "rateLimits"),
       resumes: tableName(prefix, "resumes"),
+      segments: tableName(prefix, "segments"),
       speakers: tableName(prefix, "speakers"),
     };
     this.counters = options.counters ?? new TableCounters(this.once, this.tables.rateLimits);
@@ -185,6 +191,8 @@ export class Store {
         updatedAt: now,
         expiresAt: Math.floor(now / 1000) + input.ttlSeconds,
         listenerCount: 0,
+        targetLanguages: input.targetLanguages ?? [],
+        recognizer: input.recognizer ?? "off",
       });
       try {
         await this.doc.send(
@@ -459,12 +467,25 @@ export class Store {
    * Returns the row as it was before, so the caller moves the counts by the
    * exact difference (a repeated join only moves a language).
    */
-  async markJoined(connectionId: string, sessionId: string, language: LanguageCode, clientKey?: string): Promise<ConnectionItem | undefined> {
+  async markJoined(
+    connectionId: string,
+    sessionId: string,
+    language: LanguageCode,
+    clientKey?: string,
+    speech = true,
+  ): Promise<ConnectionItem | undefined> {
     return this.updateConnection(
       connectionId,
-      `SET joinedLanguage = :l, targetLanguage = :l, lastSeenAt = :now, changedAt = :now${clientKey ? ", resumeKey = :rk" : ""}`,
+      `SET joinedLanguage = :l, targetLanguage = :l, speech = :sp, lastSeenAt = :now, changedAt = :now${clientKey ? ", resumeKey = :rk" : ""}`,
       "attribute_exists(connectionId) AND sessionId = :sid AND #role = :listener",
-      { ":l": language, ":sid": sessionId, ":listener": "listener", ":now": this.now(), ...(clientKey ? { ":rk": resumeKeyOf(sessionId, clientKey) } : {}) },
+      {
+        ":l": language,
+        ":sp": speech,
+        ":sid": sessionId,
+        ":listener": "listener",
+        ":now": this.now(),
+        ...(clientKey ? { ":rk": resumeKeyOf(sessionId, clientKey) } : {}),
+      },
     );
   }
 
@@ -501,12 +522,12 @@ export class Store {
   }
 
   /** Moves a joined listener to another language; returns the row before, or undefined if not joined. */
-  async markLanguage(connectionId: string, language: LanguageCode): Promise<ConnectionItem | undefined> {
+  async markLanguage(connectionId: string, language: LanguageCode, speech = true): Promise<ConnectionItem | undefined> {
     return this.updateConnection(
       connectionId,
-      "SET joinedLanguage = :l, targetLanguage = :l, lastSeenAt = :now, changedAt = :now",
+      "SET joinedLanguage = :l, targetLanguage = :l, speech = :sp, lastSeenAt = :now, changedAt = :now",
       "attribute_exists(joinedLanguage)",
-      { ":l": language, ":now": this.now() },
+      { ":l": language, ":sp": speech, ":now": this.now() },
     );
   }
 
@@ -645,6 +666,57 @@ export class Store {
       for (const raw of out.Items ?? []) yield sessionItem.parse(raw);
       start = out.LastEvaluatedKey;
     } while (start);
+  }
+
+  // -------------------------------------------------------------------------
+  // Transcript segments
+
+  /** Stores (or replaces) one final segment with its translations. */
+  async putSegment(item: SegmentItem): Promise<void> {
+    await this.doc.send(new PutCommand({ TableName: this.tables.segments, Item: segmentItem.parse(item) }));
+  }
+
+  /**
+   * Takes seq `seq` for a final segment: succeeds when it is at least the
+   * session's nextSeq (gaps allowed, never a seq twice or backwards), moving
+   * nextSeq past it. Returns false otherwise.
+   */
+  async claimSeq(sessionId: string, seq: number): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tables.sessions,
+          Key: { sessionId },
+          UpdateExpression: "SET nextSeq = :next",
+          ConditionExpression: "attribute_exists(sessionId) AND (attribute_not_exists(nextSeq) OR nextSeq <= :seq)",
+          ExpressionAttributeValues: { ":next": seq + 1, ":seq": seq },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** A session's stored segments in seq order. */
+  async listSegments(sessionId: string): Promise<SegmentItem[]> {
+    const items: SegmentItem[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tables.segments,
+          KeyConditionExpression: "sessionId = :sid",
+          ExpressionAttributeValues: { ":sid": sessionId },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const raw of out.Items ?? []) items.push(segmentItem.parse(raw));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return items;
   }
 
   // -------------------------------------------------------------------------

@@ -33,9 +33,11 @@ export async function signInAsSpeaker(page: Page): Promise<void> {
   await expect(page.getByTestId("connection-state")).toHaveAttribute("data-state", "open");
 }
 
-export async function createSession(page: Page, title: string, sourceLanguage = "en"): Promise<string> {
+/** Creates a session from the speaker page; `targets` are target languages to tick (each must be one the engines serve). */
+export async function createSession(page: Page, title: string, sourceLanguage = "en", targets: readonly string[] = []): Promise<string> {
   await page.getByTestId("session-title-input").fill(title);
   await page.getByTestId("source-language-select").selectOption(sourceLanguage);
+  for (const target of targets) await page.getByTestId(`target-language-${target}`).check();
   await page.getByTestId("create-session-button").click();
   const code = page.getByTestId("session-code");
   await expect(code).toHaveText(/^[a-z]+-[a-z]+-\d{3}$/);

@@ -1,0 +1,300 @@
+import { createLevelMeter, meterFraction, type LevelMeter } from "@/lib/client/media/level";
+import type { ListenerSession, ListenerState } from "@/lib/client/session/listener-session";
+import { needsOriginal, type CaptionLine } from "@/lib/client/session/listener-state";
+import { isLanguageCode } from "@/lib/core/languages";
+import { CAPTION_CURRENT, CAPTION_LINE, CAPTION_PARTIAL, CAPTION_SIZES, CAPTION_SPEAKING, DOT, PILL, PLAYER_ICON, PLAYER_ICON_OFF, PLAYER_ICON_ON, PULSE, SPINNER, TONES, DEFAULT_CAPTION_SIZE, type CaptionSize } from "./classes";
+
+/**
+ * The listener page's minimal DOM view over a ListenerSession: the server
+ * rendered every element (html.ts); this binds the controls to the session
+ * and writes each published state into the elements (text, hidden,
+ * data-state). The audio player section is added from a <template> while
+ * joined and removed after (tests count it).
+ */
+
+const SIZE_KEY = "earshot.captionSize";
+const LANGUAGE_KEY = "earshot.language";
+
+function q<T extends Element = HTMLElement>(root: ParentNode, selector: string): T {
+  const el = root.querySelector<T>(selector);
+  if (!el) throw new Error(`listener page: ${selector} missing`);
+  return el as T;
+}
+
+function store(key: string, value: string): void {
+  try {
+    localStorage.setItem(key, value);
+  } catch {
+    // storage blocked
+  }
+}
+
+export function readStored(key: string): string | undefined {
+  try {
+    return localStorage.getItem(key) ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function rememberLanguage(language: string): void {
+  store(LANGUAGE_KEY, language);
+}
+
+export function storedLanguage(): string | undefined {
+  return readStored(LANGUAGE_KEY);
+}
+
+const MEDIA_TEXT: Record<ListenerState["media"], string> = {
+  idle: "Audio starts when the speaker goes live.",
+  connecting: "Connecting to the audio…",
+  live: "You are hearing the speaker.",
+  reconnecting: "Reconnecting the audio…",
+  failed: "The audio connection failed.",
+};
+
+function audioText(s: ListenerState): string {
+  const silent = s.broadcast?.status === "paused" || s.broadcast?.muted === true;
+  if (!needsOriginal(s.mode)) {
+    if (silent) return "The speaker's audio is off for now.";
+    if (!s.broadcast?.live) return "The translation starts when the speaker goes live.";
+    if (s.mode === "device") return "Your device reads the captions aloud.";
+    return s.speaking !== undefined ? "You are hearing the translation." : "The translation plays after each sentence.";
+  }
+  if (silent && s.media === "live") return "Connected. The speaker's audio is off for now.";
+  if (!s.broadcast?.live && s.media !== "live") return MEDIA_TEXT.idle;
+  if (s.mode === "mix" && s.media === "live") return "You hear the translation over the speaker, turned down.";
+  return MEDIA_TEXT[s.media];
+}
+
+export function bindView(session: ListenerSession, root: Document = document): void {
+  const page = q(root, "#listener");
+  const pill = q(root, '[data-testid="listener-state"]');
+  const countLine = q(root, "#listener-count-line");
+  const count = q(root, '[data-testid="listener-count"]');
+  const countNoun = q(root, "#listener-count-noun");
+  const select = q<HTMLSelectElement>(root, '[data-testid="language-select"]');
+  const hint = q(root, '[data-testid="language-hint"]');
+  const modeSet = q<HTMLFieldSetElement>(root, '[data-testid="listen-mode"]');
+  const error = q(root, '[data-testid="listener-error"]');
+  const ended = q(root, '[data-testid="session-ended"]');
+  const listen = q<HTMLButtonElement>(root, '[data-testid="listen-button"]');
+  const leave = q<HTMLButtonElement>(root, '[data-testid="leave-button"]');
+  const slot = q(root, "#player-slot");
+  const template = q<HTMLTemplateElement>(root, "#audio-player-template");
+  const captionsCard = q(root, "#captions-card");
+  const captions = q(root, '[data-testid="captions"]');
+  const current = q(root, '[data-testid="caption-current"]');
+  const history = q(root, '[data-testid="caption-history"]');
+  const sizeSelect = q<HTMLSelectElement>(root, '[data-testid="caption-size"]');
+
+  let player: HTMLElement | undefined;
+  let meter: { stream: MediaStream; meter: LevelMeter | undefined } | undefined;
+  let raf = 0;
+  let size: CaptionSize = ((): CaptionSize => {
+    const saved = readStored(SIZE_KEY);
+    return saved && saved in CAPTION_SIZES ? (saved as CaptionSize) : DEFAULT_CAPTION_SIZE;
+  })();
+  sizeSelect.value = size;
+
+  // Controls -> session
+  listen.addEventListener("click", () => {
+    rememberLanguage(session.getSnapshot().language);
+    void session.listen();
+  });
+  leave.addEventListener("click", () => void session.leave());
+  select.addEventListener("change", () => {
+    const value = select.value;
+    if (!isLanguageCode(value)) return;
+    rememberLanguage(value);
+    void session.changeLanguage(value);
+  });
+  modeSet.addEventListener("change", (e) => {
+    const input = e.target as HTMLInputElement;
+    if (input.name === "listen-mode") void session.setMode(input.value as ListenerState["mode"]);
+  });
+  sizeSelect.addEventListener("change", () => {
+    size = sizeSelect.value in CAPTION_SIZES ? (sizeSelect.value as CaptionSize) : DEFAULT_CAPTION_SIZE;
+    store(SIZE_KEY, size);
+    render();
+  });
+
+  function mountPlayer(): HTMLElement {
+    const fragment = template.content.cloneNode(true) as DocumentFragment;
+    const el = fragment.firstElementChild as HTMLElement;
+    q(el, '[data-testid="listener-mute"]').addEventListener("click", () => session.setMuted(!session.getSnapshot().muted));
+    const volume = q<HTMLInputElement>(el, '[data-testid="listener-volume"]');
+    volume.addEventListener("input", () => session.setVolume(Number(volume.value) / 100));
+    q(el, '[data-testid="tap-to-play"]').addEventListener("click", () => session.playAfterBlock());
+    q(el, '[data-testid="audio-retry"]').addEventListener("click", () => session.retryMedia());
+    slot.appendChild(el);
+    // The Listen button that had the focus is gone: keep keyboard and screen-reader users in the player.
+    if (root.activeElement === root.body || root.activeElement === null || root.activeElement === listen) q<HTMLElement>(el, '[data-testid="listener-mute"]').focus();
+    return el;
+  }
+
+  function renderPlayer(s: ListenerState): void {
+    const el = player;
+    if (!el) return;
+    el.dataset.state = s.media;
+    el.dataset.mode = s.mode;
+    const icon = q(el, "[data-icon]");
+    const silent = s.broadcast?.status === "paused" || s.broadcast?.muted === true;
+    const on = !silent && (s.media === "live" || s.speaking !== undefined);
+    icon.className = `${PLAYER_ICON} ${on ? PLAYER_ICON_ON : PLAYER_ICON_OFF}`;
+    icon.textContent = s.media === "live" || s.speaking !== undefined ? "♪" : "…";
+    setText(q(el, '[data-testid="audio-state-text"]'), audioText(s));
+    const speech = q(el, '[data-testid="speech-state"]');
+    speech.dataset.state = s.speaking !== undefined ? "speaking" : "idle";
+    if (s.speaking !== undefined) speech.dataset.seq = String(s.speaking);
+    else delete speech.dataset.seq;
+    // The player shows that it is speaking (the line it speaks is highlighted in the captions).
+    speech.hidden = s.speaking === undefined;
+    setText(speech, s.speaking !== undefined ? "Speaking the highlighted line…" : "");
+    q(el, '[data-testid="tap-to-play"]').hidden = !s.audioBlocked;
+    q(el, '[data-testid="audio-error"]').hidden = s.media !== "failed";
+    const mute = q(el, '[data-testid="listener-mute"]');
+    setText(mute, s.muted ? "Unmute" : "Mute");
+    mute.setAttribute("aria-pressed", String(s.muted));
+    const volume = q<HTMLInputElement>(el, '[data-testid="listener-volume"]');
+    const percent = Math.round(s.volume * 100);
+    if (Number(volume.value) !== percent) volume.value = String(percent);
+    volume.disabled = s.muted;
+    volume.setAttribute("aria-valuetext", `${percent}%`);
+    setText(q(el, "[data-volume-text]"), s.muted ? "off" : `${percent}%`);
+  }
+
+  function lineElement(line: CaptionLine): HTMLLIElement {
+    const li = root.createElement("li");
+    li.className = CAPTION_LINE;
+    li.dataset.testid = "caption-line";
+    li.dataset.seq = String(line.seq);
+    li.textContent = line.text;
+    return li;
+  }
+
+  let shownHistory: CaptionLine[] = [];
+  function renderCaptions(s: ListenerState): void {
+    captionsCard.hidden = !s.offer.captions;
+    captions.dataset.language = s.language;
+    const line = s.captions.current;
+    const speaking = line !== undefined && s.speaking === line.seq;
+    current.className = `min-h-16 rounded-xl p-2 ${CAPTION_CURRENT} ${CAPTION_SIZES[size]}${line && !line.final ? ` ${CAPTION_PARTIAL}` : ""}${speaking ? ` ${CAPTION_SPEAKING}` : ""}`;
+    if (line) {
+      if (current.dataset.seq !== String(line.seq) || current.textContent !== line.text) current.textContent = line.text;
+      current.dataset.seq = String(line.seq);
+      current.dataset.final = String(line.final);
+      current.lang = s.language;
+    } else if (current.dataset.seq !== undefined) {
+      current.textContent = "";
+      delete current.dataset.seq;
+    }
+    if (speaking) current.dataset.speaking = "true";
+    else delete current.dataset.speaking;
+    // The scroll-back: only what changed (a screen reader is not told the list again).
+    if (s.captions.history !== shownHistory) {
+      const sameStart = shownHistory.length > 0 && s.captions.history[0] === shownHistory[0];
+      if (!sameStart || s.captions.history.length < shownHistory.length) {
+        history.replaceChildren(...s.captions.history.map(lineElement));
+      } else {
+        for (const l of s.captions.history.slice(shownHistory.length)) history.appendChild(lineElement(l));
+      }
+      // Others may have been inserted in order (a late final): rebuild when the shown order differs.
+      if (history.children.length !== s.captions.history.length) history.replaceChildren(...s.captions.history.map(lineElement));
+      shownHistory = s.captions.history;
+      const box = history;
+      box.scrollTop = box.scrollHeight;
+    }
+  }
+
+  function render(): void {
+    const s = session.getSnapshot();
+    page.dataset.phase = s.phase;
+    pill.dataset.state = s.status.state;
+    const tone = TONES[s.status.tone === "neutral" || s.status.tone in TONES ? s.status.tone : "neutral"];
+    pill.className = `${PILL} ${tone.pill}`;
+    const dot = pill.firstElementChild as HTMLElement;
+    dot.className = `${DOT} ${tone.dot}${s.status.pulse ? ` ${PULSE}` : ""}`;
+    setText(q(pill, "[data-label]"), s.status.label);
+
+    const joined = s.phase === "listening";
+    countLine.hidden = !joined;
+    setText(count, String(s.listenerCount));
+    setText(countNoun, s.listenerCount === 1 ? "person" : "people");
+
+    if (select.value !== s.language) select.value = s.language;
+    select.disabled = s.switching || s.phase === "ended" || s.phase === "joining";
+    setText(hint, s.switching ? "Switching…" : s.offer.voiceNote ? `Spoken with a ${s.offer.voiceNote.toLowerCase()}.` : "");
+    hint.hidden = hint.textContent === "";
+
+    modeSet.hidden = s.modes.length <= 1 || s.phase === "ended";
+    modeSet.disabled = s.switching;
+    for (const label of modeSet.querySelectorAll<HTMLElement>("[data-mode]")) {
+      const mode = label.dataset.mode as ListenerState["mode"];
+      label.hidden = !s.modes.includes(mode);
+      const input = label.querySelector("input")!;
+      input.checked = mode === s.mode;
+    }
+
+    error.hidden = !s.error;
+    setText(error, s.error ?? "");
+    ended.hidden = s.phase !== "ended";
+
+    const showListen = s.phase === "ready" || s.phase === "left" || s.phase === "joining";
+    listen.hidden = !showListen;
+    listen.disabled = s.phase === "joining";
+    listen.setAttribute("aria-busy", String(s.phase === "joining"));
+    const label = s.phase === "joining" ? "Connecting…" : s.phase === "left" ? "Listen again" : "Listen";
+    if (listen.textContent !== label) {
+      if (s.phase === "joining") {
+        const spin = root.createElement("span");
+        spin.className = SPINNER;
+        spin.setAttribute("aria-hidden", "true");
+        listen.replaceChildren(spin, label);
+      } else listen.textContent = label;
+    }
+    leave.hidden = !joined;
+
+    if (joined && !player) player = mountPlayer();
+    if (!joined && player) {
+      player.remove();
+      player = undefined;
+    }
+    renderPlayer(s);
+    renderCaptions(s);
+    if (joined && !raf) raf = requestAnimationFrame(tick);
+  }
+
+  // The level bar: the original (an analyser on its stream) and the translated speech (the player's output bus).
+  let lastLevel = -1;
+  function tick(): void {
+    raf = 0;
+    const s = session.getSnapshot();
+    if (s.phase !== "listening" || !player) {
+      meter?.meter?.close();
+      meter = undefined;
+      return;
+    }
+    if (s.stream !== meter?.stream) {
+      meter?.meter?.close();
+      meter = s.stream && s.media === "live" ? { stream: s.stream, meter: createLevelMeter(s.stream) } : undefined;
+    }
+    const level = Math.max(meter?.meter?.read() ?? 0, session.speech.rms());
+    if (Math.abs(level - lastLevel) > 0.0005) {
+      lastLevel = level;
+      const bar = q(player, '[data-testid="listener-level"]');
+      const fraction = meterFraction(level);
+      bar.dataset.level = level.toFixed(3);
+      bar.setAttribute("aria-valuenow", String(Math.round(fraction * 100)));
+      (bar.firstElementChild as HTMLElement).style.transform = `scaleX(${fraction})`;
+    }
+    raf = requestAnimationFrame(tick);
+  }
+
+  session.subscribe(render);
+  render();
+}
+
+function setText(el: Element, text: string): void {
+  if (el.textContent !== text) el.textContent = text;
+}

@@ -1,0 +1,685 @@
+import type { LanguageCode } from "../../core/languages";
+import type { BroadcastState, MediaChannelMessage, ServerMessage } from "../../core/protocol";
+import type { LanguageOffer } from "../../core/speech";
+import { ControlChannel, ControlChannelError, type ConnectionState, type WebSocketLike } from "../control-channel";
+import { controlBaseUrl } from "../ws-url";
+import { SpeechPlayer } from "../media/speech-player";
+import { playbackElement, playStream } from "../media/playback";
+import {
+  DUCKED_GAIN,
+  EMPTY_CAPTIONS,
+  applyCaption,
+  effectiveMode,
+  isSessionGone,
+  modesFor,
+  needsOriginal,
+  offerFor,
+  statusOf,
+  wantsSpeech,
+  type CaptionsState,
+  type ListenMode,
+  type ListenOffer,
+  type ListenPhase,
+  type MediaState,
+  type StatusView,
+} from "./listener-state";
+
+/**
+ * The listener's session, framework-free (no React, no DOM beyond the audio
+ * element and Web Audio): it owns the control channel (opened before the
+ * Listen tap, so the tap only sends), the re-join with the tab's clientKey,
+ * the broadcast state, the media connection (WebRTC only when the mode needs
+ * the speaker's own voice: translation-only listeners open no peer connection
+ * and hold no media slot), the caption lines, the translated-speech player,
+ * language and mode changes (from the next segment, without reconnecting),
+ * and publishes one typed state (subscribe / getSnapshot).
+ *
+ * The media module (the WebRTC viewer and the KVS SDK) is loaded through
+ * `loadMedia`, only when a mode needs it.
+ */
+
+export interface MediaModule {
+  ListenerConnection: new (options: {
+    requestChannel: () => Promise<MediaChannelMessage>;
+    isFatal?: (error: unknown) => boolean;
+  }) => MediaConnection;
+}
+
+/** The part of lib/client/rtc/viewer.ts ListenerConnection the session uses. */
+export interface MediaConnection {
+  readonly state: MediaState;
+  on(event: "stateChanged", handler: (state: MediaState) => void): () => void;
+  on(event: "stream", handler: (stream: MediaStream | undefined) => void): () => void;
+  start(): void;
+  restartUnlessFlowing(): Promise<void>;
+  stop(): void;
+  removeAllListeners(): void;
+}
+
+export interface ListenerSessionInfo {
+  sessionId: string;
+  title: string;
+  sourceLanguage: LanguageCode;
+  listenerCount: number;
+  offers: LanguageOffer[];
+}
+
+export interface ListenerState {
+  phase: ListenPhase;
+  connection: ConnectionState;
+  broadcast?: BroadcastState;
+  listenerCount: number;
+  language: LanguageCode;
+  offers: LanguageOffer[];
+  offer: ListenOffer;
+  /** Modes this language allows, default first. */
+  modes: ListenMode[];
+  mode: ListenMode;
+  /** The audio connection to the speaker (idle when the mode has none). */
+  media: MediaState;
+  stream?: MediaStream;
+  /** The browser blocked playback of the original: a tap is needed. */
+  audioBlocked: boolean;
+  captions: CaptionsState;
+  /** The seq whose translated speech is heard now. */
+  speaking?: number;
+  volume: number;
+  muted: boolean;
+  /** A language or mode change is on its way to the server. */
+  switching: boolean;
+  error?: string;
+  status: StatusView;
+}
+
+export interface ListenerSessionOptions {
+  session: ListenerSessionInfo;
+  language: LanguageCode;
+  /** Configured control URL; undefined: this host's /ws. */
+  wsUrl?: string;
+  maxConnectionSeconds?: number;
+  loadMedia: () => Promise<MediaModule>;
+  /** Languages the device can speak (speechSynthesis voices); empty where there are none. */
+  deviceVoices?: () => readonly string[];
+  /** For the re-join: this tab's key for the session (see clientKeyFor). */
+  clientKey: string;
+  /** Whether the session can still be listened to (GET /api/sessions/{id}). */
+  sessionIsOpen?: (sessionId: string) => Promise<boolean>;
+  createWebSocket?: (url: string) => WebSocketLike;
+  location?: { protocol: string; host: string };
+  speechPlayer?: SpeechPlayer;
+  /** Plays the original (default: the page's one <audio> element). */
+  audio?: AudioOutput;
+  /** Reads aloud captions with the device voice (default: speechSynthesis). */
+  speak?: DeviceVoice;
+  /** Performance marks for the join benchmark (default: performance.mark). */
+  mark?: (name: string) => void;
+}
+
+export interface AudioOutput {
+  play(stream: MediaStream | undefined): Promise<boolean>;
+  set(volume: number, muted: boolean): void;
+}
+
+export interface DeviceVoice {
+  speak(text: string, language: LanguageCode): void;
+  cancel(): void;
+}
+
+/** A sentence for people from anything the control channel threw. */
+export function describeError(error: unknown): string {
+  if (error instanceof ControlChannelError) {
+    switch (error.code) {
+      case "CONNECT_FAILED":
+        return "Could not connect to Earshot. Check your connection and try again.";
+      case "NOT_CONNECTED":
+      case "CONNECTION_CLOSED":
+        return "The connection dropped. Try again in a moment.";
+      case "TIMEOUT":
+        return "The server took too long to answer. Try again.";
+      default:
+        return error.message;
+    }
+  }
+  return error instanceof Error ? error.message : "Something went wrong.";
+}
+
+async function defaultSessionIsOpen(sessionId: string): Promise<boolean> {
+  const response = await fetch(`/api/sessions/${encodeURIComponent(sessionId)}`, { cache: "no-store" });
+  if (response.status === 404) return false;
+  if (!response.ok) return true; // rate limited or a hiccup: keep trying
+  const body = (await response.json()) as { status?: string };
+  return body.status !== "ended";
+}
+
+const elementOutput: AudioOutput = {
+  play: playStream,
+  set(volume, muted) {
+    const el = playbackElement();
+    el.volume = volume;
+    el.muted = muted;
+  },
+};
+
+const browserVoice: DeviceVoice = {
+  speak(text, language) {
+    if (typeof speechSynthesis === "undefined") return;
+    const u = new SpeechSynthesisUtterance(text);
+    u.lang = language;
+    const voice = speechSynthesis.getVoices().find((v) => v.lang.toLowerCase().startsWith(language));
+    if (voice) u.voice = voice;
+    speechSynthesis.speak(u);
+  },
+  cancel() {
+    if (typeof speechSynthesis !== "undefined") speechSynthesis.cancel();
+  },
+};
+
+type Listener = () => void;
+
+export class ListenerSession {
+  private readonly options: ListenerSessionOptions;
+  private readonly info: ListenerSessionInfo;
+  private readonly player: SpeechPlayer;
+  private readonly audio: AudioOutput;
+  private readonly voice: DeviceVoice;
+  private readonly listeners = new Set<Listener>();
+  private state: ListenerState;
+  private chosenMode?: ListenMode;
+  private channel?: ControlChannel;
+  private media?: MediaConnection;
+  private mediaLoad?: Promise<MediaModule>;
+  private mediaPrefetch?: Promise<MediaChannelMessage | undefined>;
+  /** broadcastStarted pushes seen; the viewer offers again on a new one. */
+  private starts = 0;
+  private startedFor?: number;
+  private disposed = false;
+
+  constructor(options: ListenerSessionOptions) {
+    this.options = options;
+    this.info = options.session;
+    this.audio = options.audio ?? elementOutput;
+    this.voice = options.speak ?? browserVoice;
+    this.player =
+      options.speechPlayer ??
+      new SpeechPlayer({
+        onSpeaking: (seq) => this.update({ speaking: seq }),
+      });
+    const offer = offerFor(this.info.offers, options.language);
+    const modes = modesFor(offer, this.hasDeviceVoice(options.language));
+    const mode = effectiveMode(offer, undefined);
+    this.state = this.withStatus({
+      phase: "ready",
+      connection: "closed",
+      listenerCount: this.info.listenerCount,
+      language: options.language,
+      offers: this.info.offers,
+      offer,
+      modes,
+      mode,
+      media: "idle",
+      audioBlocked: false,
+      captions: EMPTY_CAPTIONS,
+      volume: 1,
+      muted: false,
+      switching: false,
+    } as ListenerState);
+  }
+
+  // -------------------------------------------------------------------------
+  // The store
+
+  subscribe = (listener: Listener): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  getSnapshot = (): ListenerState => this.state;
+
+  /** The speech player (its output level, what it played): for the view and tests. */
+  get speech(): SpeechPlayer {
+    return this.player;
+  }
+
+  private withStatus(s: ListenerState): ListenerState {
+    return { ...s, status: statusOf(s) };
+  }
+
+  private update(patch: Partial<ListenerState>): void {
+    if (this.disposed) return;
+    this.state = this.withStatus({ ...this.state, ...patch });
+    for (const l of [...this.listeners]) l();
+  }
+
+  private mark(name: string): void {
+    if (this.options.mark) this.options.mark(name);
+    else if (typeof performance !== "undefined" && typeof performance.mark === "function") performance.mark(`earshot:${name}`);
+  }
+
+  private hasDeviceVoice(language: LanguageCode): boolean {
+    return (this.options.deviceVoices?.() ?? []).some((l) => l.toLowerCase().startsWith(language));
+  }
+
+  // -------------------------------------------------------------------------
+  // Before the tap
+
+  /**
+   * Runs on page load, before the tap: opens the control channel (no join:
+   * the listener is not counted until they tap).
+   */
+  prepare(): void {
+    void this.ensureChannel().catch(() => undefined);
+  }
+
+  /** Starts loading the media module when the current mode needs the original (the page calls it after its load event). */
+  preloadMedia(): void {
+    if (needsOriginal(this.state.mode)) void this.loadMedia().catch(() => undefined);
+  }
+
+  private loadMedia(): Promise<MediaModule> {
+    this.mediaLoad ??= this.options.loadMedia().catch((error: unknown) => {
+      this.mediaLoad = undefined;
+      throw error;
+    });
+    return this.mediaLoad;
+  }
+
+  private ensureChannel(): Promise<ControlChannel> {
+    let ch = this.channel;
+    if (!ch) {
+      const created = new ControlChannel({
+        url: controlBaseUrl(this.options.wsUrl, this.options.location ?? window.location),
+        query: () => ({ sessionId: this.info.sessionId, targetLanguage: this.state.language }),
+        onStateChange: (state) => {
+          if (this.channel === created) this.update({ connection: state });
+        },
+        onMessage: (message) => {
+          if (this.channel === created) this.onMessage(message);
+        },
+        onReconnected: () => {
+          if (this.channel === created && this.state.phase === "listening") this.rejoin(created);
+        },
+        shouldReconnect: async ({ retryCount }) => retryCount < 2 || (await this.sessionIsOpen()),
+        maxConnectionMs: this.options.maxConnectionSeconds === undefined ? undefined : this.options.maxConnectionSeconds * 1000,
+        createWebSocket: this.options.createWebSocket,
+      });
+      created.on("disconnected", ({ willReconnect }) => {
+        if (this.channel !== created || willReconnect) return;
+        this.channel = undefined;
+        if (this.state.phase !== "listening" && this.state.phase !== "joining") return; // before the tap: a new one at the tap
+        void this.sessionIsOpen().then((open) => {
+          if (this.channel !== undefined && this.channel !== created) return;
+          this.finish(open ? "ready" : "ended", open ? "The connection was lost. Tap Listen to try again." : undefined);
+        });
+      });
+      this.channel = ch = created;
+    }
+    const channel = ch;
+    return channel.connect().then(
+      () => channel,
+      (error: unknown) => {
+        if (this.channel === channel) this.channel = undefined;
+        channel.close();
+        throw error;
+      },
+    );
+  }
+
+  private async sessionIsOpen(): Promise<boolean> {
+    try {
+      return await (this.options.sessionIsOpen ?? defaultSessionIsOpen)(this.info.sessionId);
+    } catch {
+      return true;
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Listen, leave
+
+  /**
+   * The Listen tap. Call it synchronously from the tap's handler: it unlocks
+   * audio output (iOS Safari: inside the gesture) and sends the join, and the
+   * media channel request right behind it, on the channel opened before.
+   */
+  listen(): Promise<void> {
+    if (this.state.phase === "joining" || this.state.phase === "listening" || this.disposed) return Promise.resolve();
+    this.mark("tap");
+    const mode = this.state.mode;
+    this.update({ phase: "joining", error: undefined, captions: EMPTY_CAPTIONS });
+    const joined = this.ensureChannel().then((ch) => this.join(ch, true));
+    // In the gesture: audio output for the original and for the speech.
+    if (needsOriginal(mode)) {
+      void this.loadMedia().catch(() => undefined);
+      this.unlockOriginal();
+    }
+    this.player.unlock();
+    return joined.then(
+      () => {
+        if (this.state.phase !== "joining") return;
+        this.mark("joined");
+        this.update({ phase: "listening" });
+        this.syncMedia();
+      },
+      async (error: unknown) => {
+        if (this.state.phase !== "joining") return;
+        const open = !isSessionGone(error) && (await this.sessionIsOpen());
+        if (this.state.phase !== "joining") return;
+        this.finish(open ? "ready" : "ended", open ? describeError(error) : undefined);
+      },
+    );
+  }
+
+  private unlockOriginal(): void {
+    if (typeof document === "undefined") return;
+    const el = playbackElement();
+    if (!el.srcObject && typeof MediaStream !== "undefined") el.srcObject = new MediaStream();
+    void el.play().catch(() => undefined);
+  }
+
+  /** joinSession (and getMediaChannel right behind it when the mode needs the original). */
+  private async join(ch: ControlChannel, first: boolean): Promise<void> {
+    const mode = this.state.mode;
+    const reply = ch.request({
+      action: "joinSession",
+      sessionId: this.info.sessionId,
+      targetLanguage: this.state.language,
+      clientKey: this.options.clientKey,
+      speech: wantsSpeech(mode),
+    });
+    if (first && needsOriginal(mode)) {
+      // Sent right behind joinSession: the embedded gateway answers one connection in order, so the grant is
+      // ready as soon as the join is. Where replies may come out of order (API Gateway) it may fail: asked again.
+      this.mediaPrefetch = ch.request({ action: "getMediaChannel" }).then(
+        (r) => {
+          this.mark("grant");
+          return r;
+        },
+        () => undefined,
+      );
+    }
+    const joined = await reply;
+    const offers = joined.offers.length ? joined.offers : this.state.offers;
+    const offer = offerFor(offers, this.state.language);
+    this.update({ listenerCount: joined.listenerCount, broadcast: joined.broadcastState, offers, offer, modes: modesFor(offer, this.hasDeviceVoice(this.state.language)) });
+  }
+
+  private rejoin(ch: ControlChannel): void {
+    this.join(ch, false).then(
+      () => this.syncMedia(),
+      (error: unknown) => {
+        if (isSessionGone(error)) this.finish("ended");
+        else this.update({ error: describeError(error) });
+      },
+    );
+  }
+
+  async leave(): Promise<void> {
+    const ch = this.channel;
+    if (ch?.state === "open") await ch.request({ action: "leaveSession" }, { timeoutMs: 3000 }).catch(() => undefined);
+    this.finish("left");
+  }
+
+  /** Closes everything (the page goes away). */
+  dispose(): void {
+    this.finish(this.state.phase === "ended" ? "ended" : "left");
+    this.player.close();
+    this.disposed = true;
+    this.listeners.clear();
+  }
+
+  private finish(phase: ListenPhase, error?: string): void {
+    const ch = this.channel;
+    this.channel = undefined;
+    ch?.close();
+    this.stopMedia();
+    this.player.stop();
+    this.voice.cancel();
+    this.mediaPrefetch = undefined;
+    this.update({ phase, connection: "closed", error, speaking: undefined, switching: false });
+  }
+
+  // -------------------------------------------------------------------------
+  // Pushes
+
+  private onMessage(message: ServerMessage): void {
+    switch (message.type) {
+      case "broadcastPaused":
+      case "broadcastMuted":
+      case "broadcastStopped":
+        // The speaker stopped talking: the speech stops at once too.
+        this.player.stop();
+        this.voice.cancel();
+        this.update({ broadcast: message.broadcastState });
+        this.syncMedia();
+        break;
+      case "broadcastResumed":
+      case "broadcastUnmuted":
+        this.update({ broadcast: message.broadcastState });
+        this.syncMedia();
+        break;
+      case "broadcastStarted":
+        // The speaker's media (re)started, maybe from a new page with no peer connections: offer again.
+        this.starts++;
+        this.update({ broadcast: message.broadcastState });
+        this.syncMedia();
+        break;
+      case "sessionEnded":
+        this.finish("ended");
+        break;
+      case "caption":
+        if (this.state.phase !== "listening" || message.language !== this.state.language) return;
+        this.update({ captions: applyCaption(this.state.captions, message) });
+        if (message.final && this.state.mode === "device") this.voice.speak(message.text, message.language);
+        break;
+      case "speech":
+        if (this.state.phase !== "listening" || message.language !== this.state.language || !wantsSpeech(this.state.mode)) return;
+        if (this.state.broadcast?.status === "paused") return;
+        this.player.accept(message);
+        break;
+      case "error":
+        this.update({ error: message.message });
+        break;
+      default:
+        break;
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Language, mode, volume
+
+  /** Switches language: captions and speech from the next segment, without reconnecting. */
+  async changeLanguage(language: LanguageCode): Promise<void> {
+    if (language === this.state.language || this.state.switching) return;
+    const offer = offerFor(this.state.offers, language);
+    const deviceVoice = this.hasDeviceVoice(language);
+    const mode = effectiveMode(offer, this.chosenMode, deviceVoice);
+    await this.apply({ language, offer, modes: modesFor(offer, deviceVoice), mode });
+  }
+
+  /** Switches the listening mode (one of state.modes). */
+  async setMode(mode: ListenMode): Promise<void> {
+    if (mode === this.state.mode || !this.state.modes.includes(mode) || this.state.switching) return;
+    this.chosenMode = mode;
+    await this.apply({ mode });
+  }
+
+  private async apply(next: Partial<ListenerState> & { mode?: ListenMode }): Promise<void> {
+    const previous = this.state;
+    const language = next.language ?? previous.language;
+    const mode = next.mode ?? previous.mode;
+    const languageChanged = language !== previous.language;
+    const speechChanged = wantsSpeech(mode) !== wantsSpeech(previous.mode);
+    const ch = this.channel;
+    if (this.state.phase !== "listening" || ch?.state !== "open") {
+      // Used at the next (re)join.
+      this.update(next);
+      if (needsOriginal(mode)) void this.loadMedia().catch(() => undefined);
+      return;
+    }
+    // Shown at once (the picker and the mode switch follow the tap); undone if the server refuses.
+    const undo: Partial<ListenerState> = { language: previous.language, offer: previous.offer, modes: previous.modes, mode: previous.mode };
+    const request = languageChanged || speechChanged;
+    if (languageChanged) this.player.reset();
+    else if (!wantsSpeech(mode)) this.player.stop();
+    if (mode !== "device") this.voice.cancel();
+    this.update({ ...next, switching: request, error: undefined, ...(languageChanged ? { captions: { language, history: [] } } : {}) });
+    if (request) {
+      try {
+        await ch.request({ action: "changeLanguage", targetLanguage: language, speech: wantsSpeech(mode) });
+      } catch (error) {
+        this.update({ ...undo, switching: false, error: describeError(error), ...(languageChanged ? { captions: { language: previous.language, history: [] } } : {}) });
+        this.syncMedia();
+        this.applyVolume();
+        return;
+      }
+      this.update({ switching: false });
+    }
+    this.syncMedia();
+    this.applyVolume();
+  }
+
+  /** The device's voices changed (browsers load them late): the modes a language allows may too. */
+  refreshModes(): void {
+    const modes = modesFor(this.state.offer, this.hasDeviceVoice(this.state.language));
+    if (modes.join() !== this.state.modes.join()) this.update({ modes });
+  }
+
+  setVolume(volume: number): void {
+    this.update({ volume: Math.min(1, Math.max(0, volume)) });
+    this.applyVolume();
+  }
+
+  setMuted(muted: boolean): void {
+    this.update({ muted });
+    this.applyVolume();
+  }
+
+  private applyVolume(): void {
+    const { volume, muted, mode } = this.state;
+    this.audio.set(mode === "mix" ? volume * DUCKED_GAIN : volume, muted);
+    this.player.setVolume(volume, muted);
+  }
+
+  /** After the browser blocked playback of the original: a tap plays it. */
+  playAfterBlock(): void {
+    this.unlockOriginal();
+    this.player.unlock();
+    void this.audio.play(this.state.stream).then((ok) => this.update({ audioBlocked: !ok }));
+  }
+
+  /** The audio connection failed for good: try again. */
+  retryMedia(): void {
+    this.media?.start();
+  }
+
+  // -------------------------------------------------------------------------
+  // The original (WebRTC), only when the mode needs it
+
+  private syncMedia(): void {
+    const wanted = this.state.phase === "listening" && needsOriginal(this.state.mode);
+    if (!wanted) {
+      this.stopMedia();
+      return;
+    }
+    if (!this.media) {
+      void this.createMedia();
+      return;
+    }
+    if (!this.state.broadcast?.live) return;
+    if (this.startedFor === undefined) this.media.start();
+    else if (this.startedFor !== this.starts) void this.media.restartUnlessFlowing();
+    this.startedFor = this.starts;
+  }
+
+  private creating = false;
+
+  private async createMedia(): Promise<void> {
+    if (this.creating) return;
+    this.creating = true;
+    let loaded: MediaModule;
+    try {
+      loaded = await this.loadMedia();
+    } catch (error) {
+      console.error("[listener] could not load the audio module", error);
+      this.update({ media: "failed" });
+      return;
+    } finally {
+      this.creating = false;
+    }
+    if (this.media || this.state.phase !== "listening" || !needsOriginal(this.state.mode)) return;
+    const requestChannel = async (): Promise<MediaChannelMessage> => {
+      const early = this.mediaPrefetch;
+      this.mediaPrefetch = undefined;
+      const message = early ? await early : undefined;
+      if (stillFresh(message)) return message;
+      const ch = this.channel;
+      if (!ch) throw ControlChannelError.notConnected();
+      return ch.request({ action: "getMediaChannel" });
+    };
+    const media = new loaded.ListenerConnection({ requestChannel, isFatal: isSessionGone });
+    media.on("stateChanged", (state) => {
+      if (this.media !== media) return;
+      if (state === "live") this.mark("media-live");
+      this.update({ media: state });
+    });
+    media.on("stream", (stream) => {
+      if (this.media !== media) return;
+      this.update({ stream });
+      void this.audio.play(stream).then((ok) => {
+        if (this.media === media) this.update({ audioBlocked: !ok });
+      });
+    });
+    this.media = media;
+    this.startedFor = undefined;
+    this.applyVolume();
+    this.syncMedia();
+  }
+
+  private stopMedia(): void {
+    const media = this.media;
+    this.media = undefined;
+    this.startedFor = undefined;
+    if (media) {
+      media.stop();
+      media.removeAllListeners();
+      void this.audio.play(undefined);
+    }
+    if (this.state.media !== "idle" || this.state.stream) this.update({ media: "idle", stream: undefined, audioBlocked: false });
+  }
+}
+
+/** A prefetched channel is used only while its grant has a good margin left. */
+function stillFresh(message: MediaChannelMessage | undefined): message is MediaChannelMessage {
+  const expires = message?.channels[0]?.grantExpiresAt;
+  return message !== undefined && (expires === undefined || expires - Date.now() / 1000 > 30);
+}
+
+/**
+ * A random key for this tab and session. Re-joining with it from a new
+ * connection replaces the old one on the server, so a reconnect never counts
+ * this listener twice. Per tab (sessionStorage): two tabs are two listeners.
+ */
+export function clientKeyFor(sessionId: string, storage: Pick<Storage, "getItem" | "setItem"> | undefined = safeSessionStorage()): string {
+  const name = `earshot.clientKey.${sessionId}`;
+  try {
+    const saved = storage?.getItem(name);
+    if (saved && /^[A-Za-z0-9_-]{16,64}$/.test(saved)) return saved;
+  } catch {
+    // storage blocked: a key for this page only
+  }
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  const key = btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  try {
+    storage?.setItem(name, key);
+  } catch {
+    // as above
+  }
+  return key;
+}
+
+function safeSessionStorage(): Storage | undefined {
+  try {
+    return typeof sessionStorage === "undefined" ? undefined : sessionStorage;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,121 @@
+import { EarshotError } from "../../core/errors";
+import type { LanguageCode } from "../../core/languages";
+import type { ClientMessageOf, ServerMessage } from "../../core/protocol";
+import type { ConnectionItem, SessionItem } from "../../core/schema";
+import { TRANSCRIBE_LANGUAGE_CODES, TRANSCRIBE_SAMPLE_RATE } from "../../core/transcribe-protocol";
+import { TRANSCRIPT_LIMITS, canRecognize, type Segment, type SpeechEngines } from "../../core/speech";
+import type { Config } from "../config";
+import type { SpeechPipeline } from "../speech/pipeline";
+import type { SpeechServices } from "../speech/ports";
+import type { Store } from "../store/store";
+import type { ConnectionPort, ControlEvent, Logger } from "./ports";
+
+/**
+ * The speaker's live-translation actions, one function per action over a
+ * context (the embedded gateway and the Lambda build the same context from
+ * the control plane's deps).
+ */
+
+export interface TranscriptContext {
+  store: Store;
+  connections: ConnectionPort;
+  config: Config;
+  logger: Logger;
+  speech?: SpeechServices;
+  engines(): SpeechEngines;
+  /** The session if it exists and has not ended (SESSION_NOT_FOUND / SESSION_INACTIVE otherwise). */
+  liveSession(sessionId: string): Promise<SessionItem>;
+  pipeline: SpeechPipeline;
+}
+
+type Reply = (message: ServerMessage) => Promise<void>;
+
+/** Sample rate of the PCM the speaker's browser streams to the recogniser. */
+export const RECOGNIZER_SAMPLE_RATE = TRANSCRIBE_SAMPLE_RATE;
+
+export function transcribeLanguageCode(language: LanguageCode): string {
+  return TRANSCRIBE_LANGUAGE_CODES[language] ?? language;
+}
+
+function speakerOf(conn: ConnectionItem): { sessionId: string; speakerId: string } {
+  if (conn.role !== "speaker" || !conn.speakerId || !conn.sessionId) {
+    throw new EarshotError("UNAUTHORIZED_ACTION", "Only the session's speaker may do that.");
+  }
+  return { sessionId: conn.sessionId, speakerId: conn.speakerId };
+}
+
+async function ownSession(ctx: TranscriptContext, conn: ConnectionItem): Promise<SessionItem> {
+  const { sessionId, speakerId } = speakerOf(conn);
+  const session = await ctx.liveSession(sessionId);
+  if (session.speakerId !== speakerId) throw new EarshotError("UNAUTHORIZED_ACTION", "Only the session's speaker may do that.");
+  return session;
+}
+
+/** Where the speaker's browser streams microphone audio for this session. */
+export async function getRecognizer(
+  ctx: TranscriptContext,
+  msg: ClientMessageOf<"getRecognizer">,
+  conn: ConnectionItem,
+  reply: Reply,
+): Promise<void> {
+  const session = await ownSession(ctx, conn);
+  const engines = ctx.engines();
+  const languageCode = transcribeLanguageCode(session.sourceLanguage);
+  const base = {
+    type: "recognizer",
+    requestId: msg.requestId,
+    sessionId: session.sessionId,
+    languageCode,
+    sampleRate: RECOGNIZER_SAMPLE_RATE,
+    nextSeq: session.nextSeq ?? 0,
+  } as const;
+  const serverAsr = session.recognizer === "server" && canRecognize(engines.asr, session.sourceLanguage);
+  if (!serverAsr || engines.asr === "off") {
+    await reply({ ...base, engine: "off" });
+    return;
+  }
+  if (engines.asr === "aws") {
+    await reply({ ...base, engine: "aws", region: ctx.config.aws.region, identityPoolId: ctx.config.cognito.identityPoolId ?? "" });
+    return;
+  }
+  const url = await ctx.speech?.recognizerUrl?.(session.sessionId, session.speakerId);
+  if (!url) throw new EarshotError("ENGINE_UNAVAILABLE", "The local recogniser is not running on this server.");
+  await reply({ ...base, engine: "local", url });
+}
+
+/**
+ * The speaker's recognised speech, partial or final: checked (speaker of a
+ * live session, rate, times, seq order), acknowledged when a requestId was
+ * sent, then run through the pipeline (awaited: in the Lambda nothing runs
+ * after the handler returns).
+ */
+export async function submitTranscript(
+  ctx: TranscriptContext,
+  msg: ClientMessageOf<"submitTranscript">,
+  conn: ConnectionItem,
+  reply: Reply,
+  event: ControlEvent,
+): Promise<void> {
+  const session = await ownSession(ctx, conn);
+  await ctx.store.enforce(`transcript:${event.connectionId}`, TRANSCRIPT_LIMITS.messagesPer10s, 10, "transcript messages");
+  const text = msg.text.replace(/\s+/g, " ").trim();
+  if (!text) throw new EarshotError("INVALID_PARAMETER", "Invalid text: the segment is empty.");
+  if (msg.endMs < msg.startMs) throw new EarshotError("INVALID_PARAMETER", "Invalid endMs: it is before startMs.");
+  const expected = session.nextSeq ?? 0;
+  if (msg.seq < expected) {
+    throw new EarshotError("INVALID_PARAMETER", `Invalid seq: ${msg.seq} is already final; the next segment's seq is at least ${expected}.`);
+  }
+  if (msg.final && !(await ctx.store.claimSeq(session.sessionId, msg.seq))) {
+    throw new EarshotError("INVALID_PARAMETER", `Invalid seq: ${msg.seq} is already final.`);
+  }
+  if (msg.requestId !== undefined) await reply({ type: "transcriptAccepted", requestId: msg.requestId, sessionId: session.sessionId, seq: msg.seq });
+  const segment: Segment = {
+    seq: msg.seq,
+    text,
+    startMs: msg.startMs,
+    endMs: msg.endMs,
+    final: msg.final,
+    ...(msg.spokenAt !== undefined ? { spokenAt: msg.spokenAt } : {}),
+  };
+  await ctx.pipeline.submit(session, segment, event.connectionId);
+}
