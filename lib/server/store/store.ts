@@ -540,10 +540,11 @@ export class Store {
 
   /**
    * Puts a listener row's counted state (joined language, target language,
-   * shard) back as it was in `before`, after the count write that should have
-   * followed a change failed. Only while the row still shows the change
-   * (`joinedNow`: the language it was moved to, or undefined after a leave):
-   * false when something moved it since.
+   * shard) and its speech flag (a join and a language change set it with the
+   * language) back as they were in `before`, after the count write that
+   * should have followed a change failed. Only while the row still shows the
+   * change (`joinedNow`: the language it was moved to, or undefined after a
+   * leave): false when something moved it since.
    */
   async restoreListener(connectionId: string, joinedNow: LanguageCode | undefined, before: ConnectionItem): Promise<boolean> {
     const sets = ["changedAt = :now"];
@@ -557,6 +558,8 @@ export class Store {
     else removes.push("joinedLanguage");
     if (before.targetLanguage) put("targetLanguage", before.targetLanguage, ":bt");
     if (before.channelIndex !== undefined) put("channelIndex", before.channelIndex, ":bk");
+    if (before.speech !== undefined) put("speech", before.speech, ":bs");
+    else removes.push("speech");
     if (joinedNow) values[":j"] = joinedNow;
     const restored = await this.updateConnection(
       connectionId,
