@@ -100,6 +100,9 @@ export interface BackoffOptions {
 /** The server announced a restart. */
 export const RESTART_CLOSE_CODE = 1012;
 
+/** The server's sweep closed a listener socket that had not joined within its grace period (handlers.ts). */
+export const UNJOINED_CLOSE_CODE = 1008;
+
 /**
  * Exponential backoff with full jitter: the n-th retry waits a uniform random
  * time in [0, min(maxDelay, base * 2^n)), so a crowd of listeners dropped at
