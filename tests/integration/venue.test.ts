@@ -56,8 +56,9 @@ describe("a full room behind one address, default limits", () => {
   it("1,000 listeners from 127.0.0.1 look the session up, connect and join; the counts are exact", async () => {
     expect(runtime.config.limits).toMatchObject({ connectsPerMinute: 3000, lookupsPerMinute: 3000, failedLookupsPerMinute: 20 });
     // 1,000 lookups and connects fit under 3,000 however they fall across minute windows: no window alignment needed.
-    const { sessionId, speaker } = await createSession(runtime, { sourceLanguage: "en" });
-    const languages = ["en", "es", "fr", "de"] as const;
+    // Listeners pick the source language or one the session offers (targets the local engines serve).
+    const { sessionId, speaker } = await createSession(runtime, { sourceLanguage: "en", targetLanguages: ["es", "ca", "gl"] });
+    const languages = ["en", "es", "ca", "gl"] as const;
     const started = Date.now();
     const joinedAt: number[] = [];
     const listeners = await Promise.all(
@@ -75,7 +76,7 @@ describe("a full room behind one address, default limits", () => {
     console.log(`[venue] 1,000 listeners from one IP joined in ${elapsed} ms (p50 ${joinedAt.sort((a, b) => a - b)[499]} ms)`);
     const session = await runtime.services.store.getSession(sessionId, true);
     expect(session?.listenerCount).toBe(1000);
-    expect(languageDistribution(session!)).toEqual({ en: 250, es: 250, fr: 250, de: 250 });
+    expect(languageDistribution(session!)).toEqual({ en: 250, es: 250, ca: 250, gl: 250 });
     expect(runtime.gateway.size).toBe(1001);
 
     await Promise.all(listeners.map((l) => l.close()));
