@@ -57,6 +57,7 @@ export default async function SpeakerPage({ searchParams }: Props) {
       signalingMaxConnectionSeconds={config.signaling.maxConnectionSeconds}
       resume={resume}
       notice={notice}
+      linkSource={config.publicUrlSource}
       speech={speech}
     />
   );

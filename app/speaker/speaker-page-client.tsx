@@ -26,6 +26,7 @@ import { ENGINES_OFF, type SpeakerSpeechInfo } from "@/components/speaker/speech
 import { TranscriptDownloads } from "@/components/speaker/transcript-downloads";
 import { openTranscribe } from "@/components/speaker/transcribe";
 import { SessionShare } from "@/components/speaker/session-share";
+import type { LinkSource } from "@/components/speaker/share-url";
 
 /** A live session of this speaker the page re-attaches to after a reload (checked on the server). */
 export interface ResumableSession {
@@ -50,6 +51,8 @@ export interface SpeakerPageClientProps {
   resume?: ResumableSession;
   /** Shown above the form (e.g. the session in the URL has ended). */
   notice?: string;
+  /** Where the join link's base came from (Config.publicUrlSource): decides the link and QR code (share-url.ts). */
+  linkSource?: LinkSource;
   /** The translation engines in effect on this server. */
   speech?: SpeakerSpeechInfo;
 }
@@ -89,6 +92,7 @@ export function SpeakerPageClient({
   signalingMaxConnectionSeconds,
   resume,
   notice,
+  linkSource,
   speech = { engines: ENGINES_OFF, notices: [] },
 }: SpeakerPageClientProps) {
   const router = useRouter();
@@ -318,7 +322,7 @@ export function SpeakerPageClient({
             aside={<BroadcastStatePill state={broadcast} />}
             id="session-card"
           >
-            <SessionShare sessionId={session.sessionId} joinUrl={session.joinUrl} />
+            <SessionShare sessionId={session.sessionId} joinUrl={session.joinUrl} linkSource={linkSource} />
           </Card>
 
           <Card title="Broadcast" id="broadcast-card">

@@ -3,17 +3,26 @@
 import { useSyncExternalStore } from "react";
 import { CopyButton } from "./copy-button";
 import { QrCode } from "./qr-code";
-import { shareableJoinUrl } from "./share-url";
+import { onlyThisMachine, shareableJoinUrl, type LinkSource } from "./share-url";
 
 const noSubscribe = () => () => undefined;
 
 /** The session code, big; the join link with a copy button; the QR code. */
-export function SessionShare({ sessionId, joinUrl }: { sessionId: string; joinUrl: string }) {
+export function SessionShare({ sessionId, joinUrl, linkSource }: { sessionId: string; joinUrl: string; linkSource?: LinkSource }) {
   const origin = useSyncExternalStore(noSubscribe, () => window.location.origin, () => undefined);
-  const link = shareableJoinUrl(joinUrl, origin);
+  const link = shareableJoinUrl(joinUrl, origin, linkSource);
   return (
     <div className="flex flex-col items-center gap-5 sm:flex-row sm:items-start">
-      <QrCode value={link} label={`QR code for ${link}`} />
+      <div className="flex max-w-56 flex-col items-center gap-2">
+        <QrCode value={link} label={`QR code for ${link}`} />
+        {onlyThisMachine(link) && (
+          <p className="text-center text-xs text-amber-800" role="note" data-testid="join-url-loopback-note">
+            {linkSource === "configured"
+              ? "Only this computer can open this link: EARSHOT_PUBLIC_URL is a loopback address. Set it to an address phones can open."
+              : "Only this computer can open this link: Earshot found no network address. Connect this computer to the audience's network and restart Earshot, or set EARSHOT_PUBLIC_URL."}
+          </p>
+        )}
+      </div>
       <div className="flex w-full min-w-0 flex-col gap-3">
         <div>
           <p className="text-xs font-medium uppercase tracking-wide text-slate-500">Session code</p>

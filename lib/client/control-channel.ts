@@ -80,9 +80,28 @@ export interface BackoffOptions {
   maxRetries?: number;
   /** Give up after being disconnected this long, ms (default 10 minutes). */
   maxElapsedMs?: number;
+  /**
+   * For the first `fastWindowMs` (default 120 000) after a drop the ceiling is at
+   * most `fastCeilingMs` (default 1 500): a server that restarts (2-7 s) or a
+   * network that comes back is found within about a second of answering again,
+   * and a crowd still arrives spread over that window, not in lockstep (a
+   * server that is down only refuses connections, which costs it nothing).
+   * Two minutes: a server start on a loaded machine has taken 50 s. After the
+   * window the ceiling grows on to `maxDelayMs`.
+   */
+  fastCeilingMs?: number;
+  fastWindowMs?: number;
+  /** After a server restart (1012) the first retry waits a random time below this, ms (default 1 000): a crowd is spread. */
+  restartSpreadMs?: number;
   /** [0, 1) source, for tests. */
   random?: () => number;
 }
+
+/** The server announced a restart. */
+export const RESTART_CLOSE_CODE = 1012;
+
+/** The server's sweep closed a listener socket that had not joined within its grace period (handlers.ts). */
+export const UNJOINED_CLOSE_CODE = 1008;
 
 /**
  * Exponential backoff with full jitter: the n-th retry waits a uniform random
@@ -94,6 +113,9 @@ export class DefaultReconnectPolicy implements ReconnectPolicy {
   readonly maxDelayMs: number;
   readonly maxRetries: number;
   readonly maxElapsedMs: number;
+  readonly fastCeilingMs: number;
+  readonly fastWindowMs: number;
+  readonly restartSpreadMs: number;
   private readonly random: () => number;
 
   constructor(options: BackoffOptions = {}) {
@@ -101,17 +123,22 @@ export class DefaultReconnectPolicy implements ReconnectPolicy {
     this.maxDelayMs = options.maxDelayMs ?? 10_000;
     this.maxRetries = options.maxRetries ?? Number.POSITIVE_INFINITY;
     this.maxElapsedMs = options.maxElapsedMs ?? 10 * 60_000;
+    this.fastCeilingMs = options.fastCeilingMs ?? 1_500;
+    this.fastWindowMs = options.fastWindowMs ?? 120_000;
+    this.restartSpreadMs = options.restartSpreadMs ?? 1_000;
     this.random = options.random ?? Math.random;
   }
 
-  /** The upper bound of the n-th wait. */
-  ceilingMs(retryCount: number): number {
-    return Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.min(retryCount, 30));
+  /** The upper bound of the n-th wait, `elapsedMs` after the drop. */
+  ceilingMs(retryCount: number, elapsedMs = Number.POSITIVE_INFINITY): number {
+    const grown = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.min(retryCount, 30));
+    return elapsedMs < this.fastWindowMs ? Math.min(grown, this.fastCeilingMs) : grown;
   }
 
-  nextRetryDelayMs({ retryCount, elapsedMs }: ReconnectContext): number | null {
+  nextRetryDelayMs({ retryCount, elapsedMs, closeCode }: ReconnectContext): number | null {
     if (retryCount >= this.maxRetries || elapsedMs >= this.maxElapsedMs) return null;
-    return Math.floor(this.random() * this.ceilingMs(retryCount));
+    if (retryCount === 0 && closeCode === RESTART_CLOSE_CODE) return Math.floor(this.random() * this.restartSpreadMs);
+    return Math.floor(this.random() * this.ceilingMs(retryCount, elapsedMs));
   }
 }
 
@@ -247,8 +274,11 @@ export interface ControlChannelOptions {
 /** Close codes after which the channel does not come back: 1000 is a deliberate close (e.g. the session ended). */
 const FINAL_CLOSE_CODES = new Set([1000]);
 const HEARTBEAT_TIMEOUT_CLOSE = 4000;
-/** 1001: the server's connection cap or idle close; 1012: the server restarts. Both retry at once (no backoff wait). */
-const IMMEDIATE_RETRY_CODES = new Set([1001, 1012]);
+/**
+ * 1001: the server's connection cap or idle close (one connection at a time): retry at once (no backoff wait).
+ * 1012 (the server restarts, everyone at once) is the policy's: a short random spread (DefaultReconnectPolicy).
+ */
+const IMMEDIATE_RETRY_CODES = new Set([1001]);
 /** How long a replaced socket stays open for replies still on their way, ms. */
 const RETIRE_GRACE_MS = 2_000;
 
@@ -501,7 +531,7 @@ export class ControlChannel extends TypedEmitter<ControlChannelEvents> {
     }
     if (this.stopped || generation !== this.generation) return;
     let delay = proceed ? this.policy.nextRetryDelayMs(context) : null;
-    // A cap or a restart announced by the server: come back at once (later retries back off as usual).
+    // A cap announced by the server: come back at once (later retries back off as usual).
     if (delay !== null && context.retryCount === 0 && IMMEDIATE_RETRY_CODES.has(closeCode)) delay = 0;
     if (delay === null) {
       this.stopped = true;

@@ -52,6 +52,8 @@ const schema = z
     HOST: z.string().min(1).default("0.0.0.0"),
     /** Base URL people open; join links and QR codes use it. */
     EARSHOT_PUBLIC_URL: url.optional(),
+    /** Set by the embedded runtime when it chose EARSHOT_PUBLIC_URL itself: "network" (a LAN address) or "loopback" (no other). */
+    EARSHOT_PUBLIC_URL_SOURCE: z.enum(["configured", "network", "loopback"]).optional(),
     /** WebSocket control channel URL the browser connects to (cloud: the API Gateway stage URL). */
     EARSHOT_WS_URL: z.string().regex(/^wss?:\/\/\S+$/, "must be a ws:// or wss:// URL").optional(),
     /** Embedded runtime: a directory for the on-disk store and its keys, or "memory". */
@@ -82,9 +84,12 @@ const schema = z
     EARSHOT_SESSION_TTL_HOURS: positiveInt(12),
     EARSHOT_VIEWERS_PER_CHANNEL: positiveInt(10),
     EARSHOT_MAX_CHANNELS_PER_SESSION: positiveInt(10),
-    /** Per client IP, per minute. */
-    EARSHOT_LIMIT_CONNECTS_PER_MINUTE: positiveInt(120),
-    EARSHOT_LIMIT_LOOKUPS_PER_MINUTE: positiveInt(60),
+    /**
+     * Per client IP, per minute. A venue's audience shares one address: these two are flood ceilings,
+     * set at three full rooms' arrivals (docs/RELIABILITY.md); guessing is stopped by the failed-lookup budget.
+     */
+    EARSHOT_LIMIT_CONNECTS_PER_MINUTE: positiveInt(3000),
+    EARSHOT_LIMIT_LOOKUPS_PER_MINUTE: positiveInt(3000),
     EARSHOT_LIMIT_FAILED_LOOKUPS_PER_MINUTE: positiveInt(20),
     /** Per connection, per 10 seconds. */
     EARSHOT_LIMIT_MESSAGES_PER_10S: positiveInt(100),
@@ -139,6 +144,8 @@ export interface Config {
   port: number;
   host: string;
   publicUrl: string;
+  /** Where publicUrl came from: the operator, or the embedded runtime's choice (a LAN address, or only loopback). */
+  publicUrlSource: "configured" | "network" | "loopback";
   /** undefined: the browser uses the page's own origin + /ws. */
   wsUrl?: string;
   data: { kind: "memory" } | { kind: "disk"; path: string };
@@ -201,6 +208,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port,
     host: e.HOST,
     publicUrl: (e.EARSHOT_PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, ""),
+    publicUrlSource: e.EARSHOT_PUBLIC_URL_SOURCE ?? (e.EARSHOT_PUBLIC_URL ? "configured" : "loopback"),
     wsUrl: e.EARSHOT_WS_URL,
     data: e.EARSHOT_DATA === "memory" ? { kind: "memory" } : { kind: "disk", path: e.EARSHOT_DATA },
     demoPassword: e.EARSHOT_DEMO_PASSWORD,

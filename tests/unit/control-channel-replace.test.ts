@@ -88,10 +88,12 @@ describe("ControlChannel before the server's connection cap", () => {
     ch.close();
   });
 
-  it("retries at once after a server restart (1012), then backs off", async () => {
-    const { ch } = await openChannel();
+  it("retries within a short random spread after a server restart (1012), then backs off", async () => {
+    const { ch } = await openChannel(); // random() = 0.5: the spread's draw is 500 ms
     FakeSocket.all[0]!.drop(1012, "server restart");
-    await vi.advanceTimersByTimeAsync(0);
+    await vi.advanceTimersByTimeAsync(499);
+    expect(FakeSocket.all).toHaveLength(1); // not the whole crowd at the same instant
+    await vi.advanceTimersByTimeAsync(1);
     expect(FakeSocket.all).toHaveLength(2);
     FakeSocket.all[1]!.drop(1006);
     await vi.advanceTimersByTimeAsync(0);

@@ -10,10 +10,24 @@ import { FakeSocket } from "./support/fake-socket";
 describe("DefaultReconnectPolicy", () => {
   it("draws each wait uniformly below an exponentially growing ceiling (full jitter)", () => {
     const policy = new DefaultReconnectPolicy({ baseDelayMs: 500, maxDelayMs: 10_000, random: () => 0.999999 });
-    const waits = [0, 1, 2, 3, 4, 5, 6].map((retryCount) => policy.nextRetryDelayMs({ retryCount, elapsedMs: 0 }));
+    const waits = [0, 1, 2, 3, 4, 5, 6].map((retryCount) => policy.nextRetryDelayMs({ retryCount, elapsedMs: 120_000 }));
     expect(waits).toEqual([499, 999, 1999, 3999, 7999, 9999, 9999]);
     const low = new DefaultReconnectPolicy({ random: () => 0 });
     expect(low.nextRetryDelayMs({ retryCount: 5, elapsedMs: 0 })).toBe(0);
+  });
+
+  it("keeps the ceiling at 1.5 s for the first two minutes after a drop (a restarted server is found quickly), then lets it grow", () => {
+    const policy = new DefaultReconnectPolicy({ random: () => 0.999999 });
+    const early = [0, 1, 2, 3, 8].map((retryCount) => policy.nextRetryDelayMs({ retryCount, elapsedMs: 119_999 }));
+    expect(early).toEqual([499, 999, 1499, 1499, 1499]);
+    expect(policy.nextRetryDelayMs({ retryCount: 8, elapsedMs: 120_000 })).toBe(9999);
+  });
+
+  it("spreads the first retry after a server restart (1012) over 1 s; other codes' first retry keeps its ceiling", () => {
+    const waits = [0, 0.25, 0.5, 0.999999].map((r) => new DefaultReconnectPolicy({ random: () => r }).nextRetryDelayMs({ retryCount: 0, elapsedMs: 0, closeCode: 1012 }));
+    expect(waits).toEqual([0, 250, 500, 999]);
+    expect(new DefaultReconnectPolicy({ random: () => 0.999999 }).nextRetryDelayMs({ retryCount: 0, elapsedMs: 0, closeCode: 1006 })).toBe(499);
+    expect(new DefaultReconnectPolicy({ random: () => 0.999999 }).nextRetryDelayMs({ retryCount: 1, elapsedMs: 0, closeCode: 1012 })).toBe(999);
   });
 
   it("caps the ceiling at about 10 s by default", () => {

@@ -187,6 +187,31 @@ describe("ListenerSession", () => {
     session.dispose();
   });
 
+  it("lets the server's close of a socket that never joined (1008) go before the tap; the tap opens a new one and joins", async () => {
+    const { session } = makeSession("es");
+    session.prepare();
+    await vi.advanceTimersByTimeAsync(0);
+    const early = sock();
+    early.open();
+    await vi.advanceTimersByTimeAsync(0);
+    // The page sat untapped past the sweep's grace period.
+    early.drop(1008, "join the session after connecting");
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(FakeSocket.all).toEqual([early]);
+    expect(session.getSnapshot().status.state).toBe("idle");
+
+    const listening = session.listen();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sock()).not.toBe(early);
+    sock().open();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sock().sent.map((m) => m.action)).toEqual(["joinSession"]);
+    reply(sock(), "joinSession", joined("es", true));
+    await listening;
+    expect(session.getSnapshot().phase).toBe("listening");
+    session.dispose();
+  });
+
   it("a source-language listener sends getMediaChannel right behind the join and connects the original", async () => {
     const { session, loads } = makeSession("en");
     session.prepare();

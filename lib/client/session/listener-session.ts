@@ -1,7 +1,7 @@
 import type { LanguageCode } from "../../core/languages";
 import type { BroadcastState, MediaChannelMessage, ServerMessage } from "../../core/protocol";
 import type { LanguageOffer } from "../../core/speech";
-import { ControlChannel, ControlChannelError, type ConnectionState, type WebSocketLike } from "../control-channel";
+import { ControlChannel, ControlChannelError, UNJOINED_CLOSE_CODE, type ConnectionState, type WebSocketLike } from "../control-channel";
 import { controlBaseUrl } from "../ws-url";
 import { SpeechPlayer } from "../media/speech-player";
 import { playbackElement, playStream } from "../media/playback";
@@ -298,7 +298,12 @@ export class ListenerSession {
         onReconnected: () => {
           if (this.channel === created && this.state.phase === "listening") this.rejoin(created);
         },
-        shouldReconnect: async ({ retryCount }) => retryCount < 2 || (await this.sessionIsOpen()),
+        shouldReconnect: async ({ retryCount, closeCode }) => {
+          // Before the tap the socket is not joined, and the server's sweep closes listener sockets that have
+          // not joined after its grace period (1008, docs/RELIABILITY.md): let it go; the tap opens a new one.
+          if (closeCode === UNJOINED_CLOSE_CODE && this.state.phase !== "joining" && this.state.phase !== "listening") return false;
+          return retryCount < 2 || (await this.sessionIsOpen());
+        },
         maxConnectionMs: this.options.maxConnectionSeconds === undefined ? undefined : this.options.maxConnectionSeconds * 1000,
         createWebSocket: this.options.createWebSocket,
       });

@@ -108,6 +108,8 @@ export interface SweepReport {
   expired: number;
   /** Sessions whose stored counts disagreed with their connections and were corrected. */
   corrected: number;
+  /** Live listener sockets closed because they never joined within the grace period. */
+  unjoined: number;
 }
 
 /** Per-language and per-shard counts implied by a session's connection rows. */
@@ -203,14 +205,39 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
   // ---------------------------------------------------------------------------
   // $disconnect and every other way a connection goes away
 
-  /** Un-counts what a departed connection held. `old` is the row as it was, so this runs once per departure. */
-  async function release(old: ConnectionItem): Promise<void> {
+  /**
+   * Moves a session's counts after a connection row changed. When the count
+   * write fails, `undo` puts the row back first, so the error the client gets
+   * and the stored state agree (a row and counts that disagree would wait for
+   * a quiet-session reconcile); then the failure is thrown.
+   */
+  async function countOrUndo(
+    sessionId: string,
+    languages: Partial<Record<LanguageCode, number>>,
+    shards: Record<number, number>,
+    undo: () => Promise<unknown>,
+  ): Promise<SessionItem | undefined> {
+    try {
+      return await store.adjustCounts(sessionId, languages, shards);
+    } catch (error) {
+      await undo().catch((undoError: unknown) =>
+        logger.error("could not undo a row change after a failed count write; the sweeper reconciles it", { sessionId, error: undoError }),
+      );
+      throw error;
+    }
+  }
+
+  /**
+   * Un-counts what a departed connection held. `old` is the row as it was, so this runs once per departure;
+   * `undo` puts the row back when the count write fails.
+   */
+  async function release(old: ConnectionItem, undo: () => Promise<unknown>): Promise<void> {
     if (!old.sessionId) return;
     if (old.role === "listener") {
       const languages = old.joinedLanguage ? { [old.joinedLanguage]: -1 } : {};
       const shards = old.channelIndex !== undefined ? { [old.channelIndex]: -1 } : {};
       if (old.joinedLanguage || old.channelIndex !== undefined) {
-        await store.adjustCounts(old.sessionId, languages, shards);
+        await countOrUndo(old.sessionId, languages, shards, undo);
         if (old.joinedLanguage) notifier.countsChanged(old.sessionId);
       }
     } else {
@@ -223,7 +250,8 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
   async function disconnect(connectionId: string): Promise<void> {
     const old = await store.deleteConnection(connectionId);
     if (!old) return;
-    await release(old);
+    // A failed un-count puts the row back: the sweeper then removes it (its socket is gone) and un-counts it again.
+    await release(old, () => store.restoreConnection(old));
     if (old.resumeKey) await store.releaseResumeKey(old.resumeKey, connectionId);
   }
 
@@ -420,11 +448,11 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
         const deltas = before.joinedLanguage ? { [before.joinedLanguage]: -1, [language]: 1 } : { [language]: 1 };
         // The count update returns the session, so a join costs no separate read; a session that
         // ended or expired meanwhile gets its count back and the join is refused.
-        session = await store.adjustCounts(msg.sessionId, deltas);
+        session = await countOrUndo(msg.sessionId, deltas, {}, () => store.restoreListener(event.connectionId, language, before));
         notifier.countsChanged(msg.sessionId);
         if (!session || session.status === "ended" || session.expiresAt <= Date.now() / 1000) {
           const undo = await store.markLeft(event.connectionId);
-          if (undo) await release(undo);
+          if (undo) await release(undo, () => store.restoreListener(event.connectionId, undefined, undo));
           throw new EarshotError(session?.status === "ended" ? "SESSION_INACTIVE" : "SESSION_NOT_FOUND");
         }
       }
@@ -455,7 +483,7 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
     const before = await store.markLanguage(event.connectionId, language, speech);
     if (!before?.joinedLanguage) throw new EarshotError("INVALID_ACTION", "Join the session before changing language.");
     if (before.joinedLanguage !== language) {
-      await store.adjustCounts(sessionId, { [before.joinedLanguage]: -1, [language]: 1 });
+      await countOrUndo(sessionId, { [before.joinedLanguage]: -1, [language]: 1 }, {}, () => store.restoreListener(event.connectionId, language, before));
       notifier.countsChanged(sessionId);
     }
     await reply({ type: "languageChanged", requestId: msg.requestId, sessionId, targetLanguage: language, previousLanguage: before.joinedLanguage, speech });
@@ -465,7 +493,7 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
     const sessionId = requireSession(conn);
     if (conn.role === "listener") {
       const before = await store.markLeft(event.connectionId);
-      if (before) await release(before);
+      if (before) await release(before, () => store.restoreListener(event.connectionId, undefined, before));
     }
     await reply({ type: "sessionLeft", requestId: msg.requestId, sessionId });
   };
@@ -703,7 +731,7 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
   }
 
   async function sweep(isAlive: (c: ConnectionItem) => Promise<boolean> | boolean, options: SweepOptions = {}): Promise<SweepReport> {
-    const report: SweepReport = { scanned: 0, removed: 0, expired: 0, corrected: 0 };
+    const report: SweepReport = { scanned: 0, removed: 0, expired: 0, corrected: 0, unjoined: 0 };
     const graceMs = options.graceMs ?? 60_000;
     const quietMs = options.quietMs ?? 30_000;
     const settleMs = options.settleMs ?? 2_000;
@@ -725,6 +753,11 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
         if (!(await isAlive(c))) {
           await disconnect(c.connectionId);
           report.removed++;
+        } else if (c.role === "listener" && c.changedAt === undefined) {
+          // A listener socket that never joined (a join follows the connect at once in every page): someone holding sockets.
+          await connections.close(c.connectionId, 1008, "join the session after connecting");
+          await disconnect(c.connectionId);
+          report.unjoined++;
         }
       } catch (error) {
         logger.warn("sweep of a connection failed", { connectionId: c.connectionId, error });

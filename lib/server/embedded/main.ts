@@ -1,4 +1,5 @@
 import { ConfigError } from "../config";
+import { addressLines, localUrl } from "./network";
 import { startEmbedded } from "./runtime";
 
 /**
@@ -18,12 +19,14 @@ async function main(): Promise<void> {
   console.log(
     [
       "",
-      `  Earshot is running at ${runtime.url}  (${dev ? "dev, hot reload" : "production build"}, ready in ${Date.now() - started} ms)`,
+      `  Earshot is running  (${dev ? "dev, hot reload" : "production build"}, ready in ${Date.now() - started} ms)`,
       "",
-      `  Speak:   ${runtime.url}/speaker   sign in as speaker@earshot.local with ${password}`,
-      `  Listen:  ${runtime.url}/join`,
-      `  Store:   ${store}`,
-      `  Speech:  ${runtime.speech.describe()}`,
+      ...addressLines(runtime.port, config.host, runtime.url, runtime.urlSource),
+      "",
+      `  Speak:    ${localUrl(runtime.port, config.host)}/speaker   sign in as speaker@earshot.local with ${password}`,
+      `  Listen:   ${runtime.url}/join`,
+      `  Store:    ${store}`,
+      `  Speech:   ${runtime.speech.describe()}`,
       "",
       "  Add a speaker:  npm run speaker:add -- you@example.com",
       "",

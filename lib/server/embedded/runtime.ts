@@ -16,6 +16,7 @@ import { CLIENT_IP_HEADER } from "../http/client-ip";
 import { EmbeddedGateway } from "./gateway";
 import { embeddedPaths, ensureTables, startLocalDynamo, type LocalDynamo } from "./local-dynamo";
 import { createSignalingRelay } from "./signaling-relay";
+import { reachableUrl, type Interfaces } from "./network";
 import { createSpeechServices, pocketsphinxRecognizer, type ManagedSpeechServices } from "../speech/engines";
 import { TRANSCRIBE_PATH, createTranscribeEndpoint, type TranscribeEndpoint } from "../speech/transcribe-server";
 import { setProcessSpeech } from "../services";
@@ -36,6 +37,8 @@ export interface EmbeddedOptions {
   web?: "prod" | "dev" | "none";
   /** Create the demo speaker (default true). */
   demoSpeaker?: boolean;
+  /** The machine's network interfaces (default os.networkInterfaces()); tests inject them. */
+  interfaces?: Interfaces;
   /** Wraps the speech services the runtime started (tests: count or fail calls). */
   speech?: (real: SpeechServices) => SpeechServices;
 }
@@ -49,6 +52,8 @@ export interface EmbeddedRuntime {
   speech: ManagedSpeechServices;
   url: string;
   port: number;
+  /** Where `url` came from: EARSHOT_PUBLIC_URL, the LAN address (other devices can open it), or only loopback. */
+  urlSource: Config["publicUrlSource"];
   /** Graceful stop: refuse new work, close sockets with 1012, flush, close the store. */
   close(): Promise<void>;
 }
@@ -96,11 +101,14 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
     server.listen(first.port, first.host, () => (server.off("error", fail), done()));
   });
   const port = (server.address() as AddressInfo).port;
-  const publicUrl = first.publicUrl === `http://localhost:${first.port}` ? `http://localhost:${port}` : first.publicUrl;
+  // Without EARSHOT_PUBLIC_URL, join links and QR codes use an address the audience's phones can open.
+  const chosen = first.publicUrlSource === "configured" ? undefined : reachableUrl(port, first.host, options.interfaces);
+  const publicUrl = chosen?.url ?? first.publicUrl;
 
   // What the operator sets in the cloud, the embedded runtime sets for itself.
   env.PORT = String(port);
   env.EARSHOT_PUBLIC_URL = publicUrl;
+  env.EARSHOT_PUBLIC_URL_SOURCE = chosen?.source ?? "configured";
   env.EARSHOT_DYNAMODB_ENDPOINT = dynamo.endpoint;
   env.EARSHOT_TOKEN_PRIVATE_KEY ??= secrets.privateKey;
   env.EARSHOT_TOKEN_PUBLIC_KEY ??= secrets.publicKey;
@@ -175,7 +183,7 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
     sweeping = true;
     plane
       .sweep((c) => gateway.has(c.connectionId))
-      .then((r) => (r.removed || r.corrected || r.expired ? log.info("sweep", { ...r }) : undefined))
+      .then((r) => (r.removed || r.corrected || r.expired || r.unjoined ? log.info("sweep", { ...r }) : undefined))
       .catch((error: unknown) => log.warn("sweep failed", { error }))
       .finally(() => (sweeping = false));
   }, config.sweepIntervalSeconds * 1000);
@@ -244,6 +252,7 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
     speech: managedSpeech,
     url: publicUrl,
     port,
+    urlSource: config.publicUrlSource,
     close: () =>
       (closed ??= (async () => {
         clearInterval(sweeper);

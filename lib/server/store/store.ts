@@ -67,8 +67,8 @@ export interface RateDecision {
  * counts in memory and spares the store two writes per connection.
  */
 export interface RateCounters {
-  /** Adds one to a bucket (kept until `expiresAtS`) and returns its new count. */
-  add(bucket: string, expiresAtS: number): Promise<number>;
+  /** Adds `by` (default one; negative gives back) to a bucket (kept until `expiresAtS`) and returns its new count. */
+  add(bucket: string, expiresAtS: number, by?: number): Promise<number>;
   get(bucket: string): Promise<number>;
 }
 
@@ -78,14 +78,14 @@ class TableCounters implements RateCounters {
     private readonly table: string,
   ) {}
 
-  async add(bucket: string, expiresAtS: number): Promise<number> {
+  async add(bucket: string, expiresAtS: number, by = 1): Promise<number> {
     const out = await this.doc.send(
       new UpdateCommand({
         TableName: this.table,
         Key: { bucket },
         UpdateExpression: "ADD hits :one SET #ttl = :ttl",
         ExpressionAttributeNames: { "#ttl": "ttl" },
-        ExpressionAttributeValues: { ":one": 1, ":ttl": expiresAtS },
+        ExpressionAttributeValues: { ":one": by, ":ttl": expiresAtS },
         ReturnValues: "UPDATED_NEW",
       }),
     );
@@ -104,12 +104,12 @@ export class MemoryCounters implements RateCounters {
 
   constructor(private readonly nowS: () => number = () => Math.floor(Date.now() / 1000)) {}
 
-  async add(bucket: string, expiresAtS: number): Promise<number> {
+  async add(bucket: string, expiresAtS: number, by = 1): Promise<number> {
     if (++this.adds % 1000 === 0) this.prune();
     const entry = this.buckets.get(bucket);
-    if (entry && entry.expiresAtS > this.nowS()) return ++entry.hits;
-    this.buckets.set(bucket, { hits: 1, expiresAtS });
-    return 1;
+    if (entry && entry.expiresAtS > this.nowS()) return (entry.hits += by);
+    this.buckets.set(bucket, { hits: by, expiresAtS });
+    return by;
   }
 
   async get(bucket: string): Promise<number> {
@@ -131,6 +131,10 @@ export function processRateCounters(): MemoryCounters {
   g[MEMORY_COUNTERS] ??= new MemoryCounters();
   return g[MEMORY_COUNTERS];
 }
+
+/** guardedLookup: a lookup queued behind lookups in flight tries again this often, this far apart (± half): up to ~4 s. */
+const GUARD_WAITS = 80;
+const GUARD_WAIT_MS = 50;
 
 function resumeKeyOf(sessionId: string, clientKey: string): string {
   return `${sessionId}#${clientKey}`;
@@ -534,6 +538,51 @@ export class Store {
     });
   }
 
+  /**
+   * Puts a listener row's counted state (joined language, target language,
+   * shard) and its speech flag (a join and a language change set it with the
+   * language) back as they were in `before`, after the count write that
+   * should have followed a change failed. Only while the row still shows the
+   * change (`joinedNow`: the language it was moved to, or undefined after a
+   * leave): false when something moved it since.
+   */
+  async restoreListener(connectionId: string, joinedNow: LanguageCode | undefined, before: ConnectionItem): Promise<boolean> {
+    const sets = ["changedAt = :now"];
+    const removes: string[] = [];
+    const values: Record<string, unknown> = { ":now": this.now() };
+    const put = (attribute: string, value: unknown, placeholder: string) => {
+      sets.push(`${attribute} = ${placeholder}`);
+      values[placeholder] = value;
+    };
+    if (before.joinedLanguage) put("joinedLanguage", before.joinedLanguage, ":bj");
+    else removes.push("joinedLanguage");
+    if (before.targetLanguage) put("targetLanguage", before.targetLanguage, ":bt");
+    if (before.channelIndex !== undefined) put("channelIndex", before.channelIndex, ":bk");
+    if (before.speech !== undefined) put("speech", before.speech, ":bs");
+    else removes.push("speech");
+    if (joinedNow) values[":j"] = joinedNow;
+    const restored = await this.updateConnection(
+      connectionId,
+      `SET ${sets.join(", ")}${removes.length ? ` REMOVE ${removes.join(", ")}` : ""}`,
+      joinedNow ? "joinedLanguage = :j" : "attribute_exists(connectionId) AND attribute_not_exists(joinedLanguage)",
+      values,
+    );
+    return restored !== undefined;
+  }
+
+  /** Puts back a deleted connection row (its un-counting failed) unless a row of that id exists again. */
+  async restoreConnection(before: ConnectionItem): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({ TableName: this.tables.connections, Item: connectionItem.parse(before), ConditionExpression: "attribute_not_exists(connectionId)" }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
   /** Records a listener's signaling shard; undefined when it already had one (the caller gives its slot back). */
   async setViewerChannel(connectionId: string, shard: number, viewerClientId: string): Promise<ConnectionItem | undefined> {
     return this.updateConnection(
@@ -696,14 +745,47 @@ export class Store {
    * Guards a session lookup against code guessing: a client that has spent its
    * budget of failed lookups is refused every lookup (a right guess included)
    * until the window ends. `lookup` returns undefined for a miss.
+   *
+   * The budget is reserved before the lookup (an atomic add) and given back
+   * when the lookup finds the session, so a burst of parallel guesses gets at
+   * most `failedPerMinute` answers. A reservation past the budget is refused at
+   * once when answered misses alone have spent it; when it is lookups still in
+   * flight that hold it (a crowd opening one link at once), the lookup waits
+   * for them (briefly, a bounded number of times) instead of being refused.
    */
   async guardedLookup<T>(clientIp: string, failedPerMinute: number, lookup: () => Promise<T | undefined>): Promise<T | undefined> {
-    const key = `lookup-miss:${clientIp}`;
-    const budget = await this.peek(key, failedPerMinute, 60);
-    if (!budget.allowed) throw EarshotError.rateLimited(budget.retryAfter, "lookups of unknown sessions");
-    const found = await lookup();
-    if (found === undefined) await this.hit(key, failedPerMinute, 60);
-    return found;
+    const held = `lookup-miss:${clientIp}`; // misses answered + lookups in flight
+    const spent = `lookup-missed:${clientIp}`; // misses answered
+    for (let attempt = 0; ; attempt++) {
+      const reserved = await this.reserve(held, 60);
+      if (reserved.count > failedPerMinute) {
+        await reserved.giveBack();
+        const answered = await this.peek(spent, failedPerMinute, 60);
+        if (!answered.allowed || attempt >= GUARD_WAITS) throw EarshotError.rateLimited(reserved.retryAfter, "lookups of unknown sessions");
+        await new Promise((r) => setTimeout(r, GUARD_WAIT_MS * (0.5 + Math.random())));
+        continue;
+      }
+      let found: T | undefined;
+      try {
+        found = await lookup();
+      } catch (error) {
+        await reserved.giveBack();
+        throw error;
+      }
+      if (found !== undefined) await reserved.giveBack();
+      else await this.hit(spent, failedPerMinute, 60);
+      return found;
+    }
+  }
+
+  /** Adds one to this window's bucket of `key`; `giveBack` takes it back from the same bucket. */
+  private async reserve(key: string, windowSeconds: number): Promise<{ count: number; retryAfter: number; giveBack: () => Promise<void> }> {
+    const nowS = this.nowSeconds();
+    const window = Math.floor(nowS / windowSeconds);
+    const windowEnd = (window + 1) * windowSeconds;
+    const bucket = `${key}#${windowSeconds}#${window}`;
+    const count = await this.counters.add(bucket, windowEnd + 60);
+    return { count, retryAfter: Math.max(1, windowEnd - nowS), giveBack: async () => void (await this.counters.add(bucket, windowEnd + 60, -1)) };
   }
 
   /** Throws RATE_LIMIT_EXCEEDED (with Retry-After seconds) when over the limit. */
