@@ -15,7 +15,9 @@ import { ensureDemoSpeaker } from "../auth/speakers";
 import { CLIENT_IP_HEADER } from "../http/client-ip";
 import { EmbeddedGateway } from "./gateway";
 import { embeddedPaths, ensureTables, startLocalDynamo, type LocalDynamo } from "./local-dynamo";
-import { createSignalingRelay } from "./signaling-relay";
+import { createSignalingRelay, type SignalingRelay } from "./signaling-relay";
+import { createGrantCheck } from "./grant-check";
+import { channelName } from "../../core/signaling";
 
 /**
  * The embedded runtime: one Node process serving Next.js, the WebSocket
@@ -39,6 +41,7 @@ export interface EmbeddedRuntime {
   services: Services;
   plane: ControlPlane;
   gateway: EmbeddedGateway;
+  relay: SignalingRelay;
   url: string;
   port: number;
   /** Graceful stop: refuse new work, close sockets with 1012, flush, close the store. */
@@ -62,8 +65,6 @@ async function loadOrCreateSecrets(config: Config): Promise<Secrets> {
   }
   return secrets;
 }
-
-const noChannels: MediaChannels = { ensure: async () => undefined, remove: async () => undefined };
 
 export async function startEmbedded(options: EmbeddedOptions = {}): Promise<EmbeddedRuntime> {
   const env = options.env ?? process.env;
@@ -123,10 +124,25 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
   });
   const deps = { store: services.store, connections: gateway };
   const notifier = createCoalescingNotifier((sessionId) => pushStatus(deps, sessionId), 100, log);
+  const relay = createSignalingRelay({
+    verifier: services.verifier,
+    // Grants are good only while their session runs and their listener holds the slot.
+    authorize: createGrantCheck(services.store, config.kvs.channelPrefix),
+    viewersPerChannel: config.kvs.viewersPerChannel,
+    limits: { maxConnectionMs: config.signaling.maxConnectionSeconds * 1000 },
+    logger: createLogger("relay"),
+  });
+  // The relay makes channels on first use; what the control plane releases, it closes.
+  const channels: MediaChannels = {
+    ensure: async () => undefined,
+    remove: async (sessionId) => relay.closeSession(sessionId, "The session ended."),
+    releaseViewer: async (sessionId, shard, clientId) =>
+      relay.closeViewer(channelName(config.kvs.channelPrefix, sessionId, shard), clientId, "The listener gave its media slot back."),
+  };
   const plane = createControlPlane({
     ...deps,
     notifier,
-    channels: noChannels,
+    channels,
     verifier: services.verifier,
     signer: services.signer,
     config,
@@ -149,12 +165,6 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
       .finally(() => (sweeping = false));
   }, config.sweepIntervalSeconds * 1000);
   sweeper.unref();
-  const relay = createSignalingRelay({
-    verifier: services.verifier,
-    viewersPerChannel: config.kvs.viewersPerChannel,
-    limits: { maxConnectionMs: config.signaling.maxConnectionSeconds * 1000 },
-    logger: createLogger("relay"),
-  });
 
   let nextHandler: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | undefined;
   let nextUpgrade: ((req: IncomingMessage, socket: Duplex, head: Buffer) => Promise<void>) | undefined;
@@ -209,6 +219,7 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
     services,
     plane,
     gateway,
+    relay,
     url: publicUrl,
     port,
     close: () =>
