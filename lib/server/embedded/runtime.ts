@@ -211,7 +211,7 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
   });
 
   const runtimeFile = config.data.kind === "disk" ? embeddedPaths(config.data.path).runtime : undefined;
-  if (runtimeFile) writeFileSync(runtimeFile, JSON.stringify({ pid: process.pid, port, endpoint: dynamo.endpoint }));
+  if (runtimeFile) writeFileSync(runtimeFile, JSON.stringify({ pid: process.pid, port, endpoint: dynamo.endpoint }), { mode: 0o600 });
 
   let closed: Promise<void> | undefined;
   return {
