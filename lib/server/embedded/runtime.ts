@@ -17,6 +17,7 @@ import { EmbeddedGateway } from "./gateway";
 import { embeddedPaths, ensureTables, startLocalDynamo, type LocalDynamo } from "./local-dynamo";
 import { createSignalingRelay, type SignalingRelay } from "./signaling-relay";
 import { createGrantCheck } from "./grant-check";
+import { createUpgradeRouter } from "./upgrade-router";
 import { channelName } from "../../core/signaling";
 
 /**
@@ -202,13 +203,23 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
     }
     res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: { code: "NOT_FOUND", message: "This runtime serves /ws and /kvs only." } }));
   });
-  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const path = (req.url ?? "/").split("?")[0];
-    if (path === "/ws") return gateway.handleUpgrade(req, socket, head);
-    if (path === "/kvs") return relay.handleUpgrade(req, socket, head);
-    if (nextUpgrade) return void nextUpgrade(req, socket, head);
-    socket.destroy();
+  // Unknown paths are refused at once (404); in dev, Next's hot-reload socket still reaches Next.
+  const routeUpgrade = createUpgradeRouter({
+    routes: {
+      "/ws": (req, socket, head) => gateway.handleUpgrade(req, socket, head),
+      "/kvs": (req, socket, head) => relay.handleUpgrade(req, socket, head),
+    },
+    nextDev:
+      web === "dev" && nextUpgrade
+        ? (req, socket, head) =>
+            void nextUpgrade(req, socket, head).catch((error: unknown) => {
+              log.warn("dev upgrade failed", { url: req.url, error });
+              socket.destroy();
+            })
+        : undefined,
+    onTimeout: (path) => log.warn("upgrade not answered in time, closed", { path }),
   });
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => routeUpgrade(req, socket, head));
 
   const runtimeFile = config.data.kind === "disk" ? embeddedPaths(config.data.path).runtime : undefined;
   if (runtimeFile) writeFileSync(runtimeFile, JSON.stringify({ pid: process.pid, port, endpoint: dynamo.endpoint }), { mode: 0o600 });
