@@ -103,6 +103,9 @@ export function buildAuthOptions(config: Config): AuthOptions {
   const cognito = config.mode === "cloud" ? cognitoProvider(config) : undefined;
   return {
     secret: config.auth.secret,
+    // Secure cookies whenever the site is https: a configured https URL, or (next-auth's own rule,
+    // when the host is trusted) X-Forwarded-Proto: https from a trusted proxy.
+    ...(config.auth.url?.startsWith("https://") ? { useSecureCookies: true } : {}),
     session: { strategy: "jwt", maxAge: SESSION_MAX_AGE_SECONDS },
     jwt: { maxAge: SESSION_MAX_AGE_SECONDS },
     providers: config.mode === "embedded" ? [credentialsProvider()] : cognito ? [cognito] : [],

@@ -74,6 +74,7 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
   const first = loadConfig(env);
   if (first.mode !== "embedded") throw new Error("EARSHOT_MODE=cloud: the embedded runtime does not run in cloud mode (deploy with infra/).");
   setLogLevel(first.logLevel);
+  const operatorPublicUrl = env.EARSHOT_PUBLIC_URL ? first.publicUrl : undefined;
 
   const dynamo: LocalDynamo = await startLocalDynamo(first.data);
   const secrets = await loadOrCreateSecrets(first);
@@ -99,8 +100,11 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
   env.EARSHOT_TOKEN_PRIVATE_KEY ??= secrets.privateKey;
   env.EARSHOT_TOKEN_PUBLIC_KEY ??= secrets.publicKey;
   env.NEXTAUTH_SECRET ??= secrets.nextAuthSecret;
-  // Sign-in works under whatever host the browser used (localhost, 127.0.0.1, a LAN address):
+  // An operator who configured the public URL gets exactly that as next-auth's origin (sign-in
+  // callbacks and redirects never take another host; https there means Secure cookies). Without
+  // one, sign-in works under whatever host the browser used (localhost, 127.0.0.1, a LAN address):
   // next-auth takes its origin from the Host header, which this server alone fills (see below).
+  if (!env.NEXTAUTH_URL && operatorPublicUrl) env.NEXTAUTH_URL = operatorPublicUrl;
   if (!env.NEXTAUTH_URL) env.AUTH_TRUST_HOST = "true";
   // Next's route handlers read process.env; without the web app, the env stays the caller's own.
   if (web !== "none" && env !== process.env) Object.assign(process.env, env);
