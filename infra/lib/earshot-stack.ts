@@ -111,7 +111,7 @@ export class EarshotStack extends Stack {
       logRetention: s.logRetentionDays as RetentionDays,
     });
 
-    this.webAccess = new WebAppAccess(this, "WebApp", { tables: this.tables.all });
+    this.webAccess = new WebAppAccess(this, "WebApp", { tables: this.tables.all, channelPrefix: s.channelPrefix });
 
     this.appEnv = {
       ...shared,
@@ -120,6 +120,7 @@ export class EarshotStack extends Stack {
       NEXTAUTH_URL: s.publicUrl,
       COGNITO_CLIENT_ID: this.speakerAuth.client.userPoolClientId,
       COGNITO_ISSUER: this.speakerAuth.issuer,
+      KVS_MASTER_ROLE_ARN: this.webAccess.kvsMasterRole.roleArn,
     };
 
     // --- outputs: one per variable (description names it), and all of them as one JSON object.
@@ -136,6 +137,7 @@ export class EarshotStack extends Stack {
       NEXTAUTH_URL: "NextAuthUrl",
       COGNITO_CLIENT_ID: "UserPoolClientId",
       COGNITO_ISSUER: "CognitoIssuer",
+      KVS_MASTER_ROLE_ARN: "KvsMasterRoleArn",
     };
     for (const [name, value] of Object.entries(this.appEnv)) {
       if (name === "EARSHOT_TOKEN_PUBLIC_KEY") continue; // the operator has it; keep outputs short
@@ -147,7 +149,6 @@ export class EarshotStack extends Stack {
     });
     new CfnOutput(this, "UserPoolId", { value: this.speakerAuth.userPool.userPoolId, description: "Cognito user pool of speakers (create accounts here)" });
     new CfnOutput(this, "HostedUiDomain", { value: this.speakerAuth.domain.baseUrl(), description: "Cognito hosted sign-in domain" });
-    new CfnOutput(this, "SpeakerRoleArn", { value: this.listenerIdentity.speakerRole.roleArn, description: "Signed-in speaker role (ConnectAsMaster)" });
     new CfnOutput(this, "WebAppPolicyArn", { value: this.webAccess.policy.managedPolicyArn, description: "Attach to the Next app's AWS role (Vercel OIDC)" });
     new CfnOutput(this, "AmplifyComputeRoleArn", { value: this.webAccess.amplifyComputeRole.roleArn, description: "Amplify Hosting SSR compute role" });
     new CfnOutput(this, "ControlFunctionName", { value: this.controlApi.handler.functionName, description: "Control-plane Lambda (logs: /aws/lambda/...)" });

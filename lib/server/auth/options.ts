@@ -111,16 +111,13 @@ export function buildAuthOptions(config: Config): AuthOptions {
     providers: config.mode === "embedded" ? [credentialsProvider()] : cognito ? [cognito] : [],
     pages: { signIn: "/signin", error: "/signin" },
     callbacks: {
-      async jwt({ token, user, account }) {
+      async jwt({ token, user }) {
         // `user` is present only on sign-in: credentials give the speakers row, Cognito its profile (`sub`).
         if (user) {
           token.speakerId = user.id;
           token.email = user.email ?? token.email;
           token.name = user.name ?? token.name;
         }
-        // Cloud: keep Cognito's ID token (inside the encrypted session cookie, never sent to the page)
-        // so /api/speaker/kvs-credentials can exchange it for the speaker role's KVS credentials.
-        if (account?.provider === "cognito" && typeof account.id_token === "string") token.cognitoIdToken = account.id_token;
         return token;
       },
       async session({ session, token }) {
