@@ -36,12 +36,14 @@ let template: Template;
 let resources: Record<string, Json>;
 let app: ReturnType<typeof buildApp>["app"];
 
+// Synthesis bundles the Lambdas with esbuild; with other builds sharing this 2-core machine it took
+// 88-122 s, past the default 60 s hook timeout.
 beforeAll(() => {
   outdir = mkdtempSync(join(tmpdir(), "earshot-cdk-"));
   ({ app, stack } = buildApp({ outdir, context: CONTEXT }));
   template = Template.fromStack(stack);
   resources = template.toJSON().Resources as Record<string, Json>;
-});
+}, 300_000);
 
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
