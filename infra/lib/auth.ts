@@ -12,6 +12,7 @@ import {
 import { IdentityPool, UserPoolAuthenticationProvider } from "aws-cdk-lib/aws-cognito-identitypool";
 import { PolicyStatement, type IRole } from "aws-cdk-lib/aws-iam";
 import { Construct } from "constructs";
+import { VIEWER_ACTIONS } from "../../lib/server/cloud/kvs-actions";
 import { kvsChannelArnPattern } from "./kvs-arn";
 
 /**
@@ -21,19 +22,12 @@ import { kvsChannelArnPattern } from "./kvs-arn";
  *   Accounts are created by the operator; there is no self sign-up.
  * - Listeners have no account. The identity pool hands them guest (unauthenticated)
  *   credentials whose role may only view signaling channels under the prefix.
- * - A signed-in speaker's authenticated identity may also connect as MASTER.
+ * - The signed-in identity gets no KVS access at all: the speaker's MASTER
+ *   credentials come from the Next app, scoped to one session of theirs
+ *   (web-access.ts, lib/server/cloud/speaker-credentials.ts).
  */
 
-/** What a listener's browser needs to join a channel as VIEWER. Nothing else. */
-export const VIEWER_ACTIONS = [
-  "kinesisvideo:ConnectAsViewer",
-  "kinesisvideo:DescribeSignalingChannel",
-  "kinesisvideo:GetSignalingChannelEndpoint",
-  "kinesisvideo:GetIceServerConfig",
-] as const;
-
-/** The speaker's browser additionally connects as MASTER. */
-export const MASTER_ACTIONS = [...VIEWER_ACTIONS, "kinesisvideo:ConnectAsMaster"] as const;
+export { MASTER_ACTIONS, VIEWER_ACTIONS } from "../../lib/server/cloud/kvs-actions";
 
 export interface SpeakerAuthProps {
   /** Origins allowed to receive the OAuth code (`${origin}/api/auth/callback/cognito`); the first is the main one. */
@@ -126,7 +120,7 @@ export class ListenerIdentity extends Construct {
   readonly identityPool: IdentityPool;
   /** Guests (listeners): view only. */
   readonly viewerRole: IRole;
-  /** Signed-in speakers: view and master. */
+  /** Signed-in speakers: no KVS access (their MASTER credentials come from the Next app, per session). */
   readonly speakerRole: IRole;
 
   constructor(scope: Construct, id: string, props: ListenerIdentityProps) {
@@ -148,17 +142,14 @@ export class ListenerIdentity extends Construct {
 
     const channels = kvsChannelArnPattern(this, props.channelPrefix);
     this.viewerRole.addToPrincipalPolicy(new PolicyStatement({ sid: "ViewSignalingChannels", actions: [...VIEWER_ACTIONS], resources: [channels] }));
-    this.speakerRole.addToPrincipalPolicy(new PolicyStatement({ sid: "MasterSignalingChannels", actions: [...MASTER_ACTIONS], resources: [channels] }));
 
     Validations.of(this.identityPool).acknowledge({
       id: "AwsSolutions-COG7",
       reason: "Listeners join without an account by design (see the fix note on $connect); guest credentials may only view signaling channels under the channel prefix.",
     });
-    for (const role of [this.viewerRole, this.speakerRole]) {
-      Validations.of(role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kinesisvideo:<AWS::Region>:<AWS::AccountId>:channel/${props.channelPrefix}*]`,
-        reason: "Channels are created per session at run time (name = prefix + session id + shard); the wildcard is confined to the prefix.",
-      });
-    }
+    Validations.of(this.viewerRole).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kinesisvideo:<AWS::Region>:<AWS::AccountId>:channel/${props.channelPrefix}*]`,
+      reason: "Channels are created per session at run time (name = prefix + session id + shard); the wildcard is confined to the prefix.",
+    });
   }
 }

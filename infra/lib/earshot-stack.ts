@@ -97,9 +97,8 @@ export class EarshotStack extends Stack {
     });
     // The URL is built from the API id (not the stage resource), so this makes no dependency cycle.
     this.controlApi.handler.addEnvironment("EARSHOT_WS_URL", this.controlApi.url);
-    // Live translation: the Lambda translates and synthesizes; the speaker's browser streams to Transcribe.
+    // Live translation: the Lambda translates and synthesizes (the speaker's Transcribe grant is on the master role, below).
     grantTranslationEngines(this.controlApi.handler);
-    grantSpeakerTranscription(this.listenerIdentity.speakerRole, this);
 
     this.connectionSweep = new ConnectionSweep(this, "ConnectionSweep", {
       tables: this.tables.all,
@@ -115,7 +114,9 @@ export class EarshotStack extends Stack {
       logRetention: s.logRetentionDays as RetentionDays,
     });
 
-    this.webAccess = new WebAppAccess(this, "WebApp", { tables: this.tables.all });
+    this.webAccess = new WebAppAccess(this, "WebApp", { tables: this.tables.all, channelPrefix: s.channelPrefix });
+    // The speaker's browser presigns Transcribe URLs with the master role's session-scoped credentials.
+    grantSpeakerTranscription(this.webAccess.kvsMasterRole, this);
 
     this.appEnv = {
       ...shared,
@@ -124,6 +125,7 @@ export class EarshotStack extends Stack {
       NEXTAUTH_URL: s.publicUrl,
       COGNITO_CLIENT_ID: this.speakerAuth.client.userPoolClientId,
       COGNITO_ISSUER: this.speakerAuth.issuer,
+      KVS_MASTER_ROLE_ARN: this.webAccess.kvsMasterRole.roleArn,
     };
 
     // --- outputs: one per variable (description names it), and all of them as one JSON object.
@@ -140,6 +142,7 @@ export class EarshotStack extends Stack {
       NEXTAUTH_URL: "NextAuthUrl",
       COGNITO_CLIENT_ID: "UserPoolClientId",
       COGNITO_ISSUER: "CognitoIssuer",
+      KVS_MASTER_ROLE_ARN: "KvsMasterRoleArn",
     };
     for (const [name, value] of Object.entries(this.appEnv)) {
       if (name === "EARSHOT_TOKEN_PUBLIC_KEY") continue; // the operator has it; keep outputs short
@@ -151,7 +154,6 @@ export class EarshotStack extends Stack {
     });
     new CfnOutput(this, "UserPoolId", { value: this.speakerAuth.userPool.userPoolId, description: "Cognito user pool of speakers (create accounts here)" });
     new CfnOutput(this, "HostedUiDomain", { value: this.speakerAuth.domain.baseUrl(), description: "Cognito hosted sign-in domain" });
-    new CfnOutput(this, "SpeakerRoleArn", { value: this.listenerIdentity.speakerRole.roleArn, description: "Signed-in speaker role (ConnectAsMaster)" });
     new CfnOutput(this, "WebAppPolicyArn", { value: this.webAccess.policy.managedPolicyArn, description: "Attach to the Next app's AWS role (Vercel OIDC)" });
     new CfnOutput(this, "AmplifyComputeRoleArn", { value: this.webAccess.amplifyComputeRole.roleArn, description: "Amplify Hosting SSR compute role" });
     new CfnOutput(this, "ControlFunctionName", { value: this.controlApi.handler.functionName, description: "Control-plane Lambda (logs: /aws/lambda/...)" });

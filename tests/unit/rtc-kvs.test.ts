@@ -86,7 +86,7 @@ describe("resolveKvsSignaling (AWS clients mocked)", () => {
     });
     expect(kv.commandCalls(DescribeSignalingChannelCommand)).toHaveLength(0);
     expect(kv.commandCalls(GetSignalingChannelEndpointCommand)[0]!.args[0].input.SingleMasterChannelEndpointConfiguration?.Role).toBe("MASTER");
-    expect(fetch).toHaveBeenCalledWith("/api/speaker/kvs-credentials?t=1", { cache: "no-store" });
+    expect(fetch).toHaveBeenCalledWith("/api/speaker/kvs-credentials?t=1&channel=earshot-x-2", { cache: "no-store" });
     expect(config.clientConfig).toMatchObject({ role: Role.MASTER, credentials: CREDS });
   });
 

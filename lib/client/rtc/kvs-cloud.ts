@@ -15,9 +15,9 @@ import { kvsSignalingConfig, type KvsSignalingConfig, type SignalingRole } from 
  *   without kinesisvideo, so with the viewer role the server names
  *   (`viewerRoleArn`) the basic flow is used: GetId and GetOpenIdToken
  *   (unsigned calls), then STS AssumeRoleWithWebIdentity on that role.
- * - MASTER (the signed-in speaker): credentials of the pool's signed-in role,
- *   from the app's `/api/speaker/kvs-credentials` (the server holds the
- *   speaker's Cognito ID token).
+ * - MASTER (the signed-in speaker): credentials from the app's
+ *   `/api/speaker/kvs-credentials?channel=`, which open only the channels of
+ *   that session, and only for its owner (an STS session policy).
  */
 
 export type KvsAccess = Extract<SignalingAccess, { kind: "kvs" }>;
@@ -45,7 +45,7 @@ export async function resolveKvsSignaling(
   const credentialProvider =
     options.credentials ??
     (role === "MASTER"
-      ? speakerCredentials(options.speakerCredentialsUrl ?? "/api/speaker/kvs-credentials", fetchImpl)
+      ? speakerCredentials(withChannel(options.speakerCredentialsUrl ?? "/api/speaker/kvs-credentials", channel.channelName), fetchImpl)
       : await guestCredentials(access, fetchImpl));
   try {
     const credentials = await credentialProvider();
@@ -107,14 +107,21 @@ async function guestCredentials(access: KvsAccess, fetchImpl: typeof fetch): Pro
   return memo;
 }
 
-let speakerProvider: { url: string; provider: AwsCredentialIdentityProvider } | undefined;
+/** The server scopes the speaker's credentials to one session: it names the session by a channel of it. */
+export function withChannel(url: string, channelName: string): string {
+  return `${url}${url.includes("?") ? "&" : "?"}channel=${encodeURIComponent(channelName)}`;
+}
+
+const speakerProviders = new Map<string, AwsCredentialIdentityProvider>();
 
 /**
- * The signed-in speaker's AWS credentials from the app (cloud only), reused
- * until close to expiry: KVS as MASTER, and Transcribe streaming.
+ * The signed-in speaker's AWS credentials from the app (cloud only), scoped
+ * by the server to one session (name it with `withChannel`), reused until
+ * close to expiry: KVS as MASTER, and Transcribe streaming.
  */
 export function speakerCredentials(url: string, fetchImpl: typeof fetch): AwsCredentialIdentityProvider {
-  if (speakerProvider?.url === url) return speakerProvider.provider;
+  const cached = speakerProviders.get(url);
+  if (cached) return cached;
   const provider = memoizeCredentials(async () => {
     const res = await fetchImpl(url, { cache: "no-store" });
     if (!res.ok) throw new RtcError("CHANNEL_CONFIG", `Could not get the speaker's KVS credentials (HTTP ${res.status}).`);
@@ -127,7 +134,7 @@ export function speakerCredentials(url: string, fetchImpl: typeof fetch): AwsCre
       expiration: typeof body.expiration === "number" ? new Date(body.expiration) : undefined,
     };
   });
-  speakerProvider = { url, provider };
+  speakerProviders.set(url, provider);
   return provider;
 }
 

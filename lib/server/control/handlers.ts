@@ -213,6 +213,10 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
         await store.adjustCounts(old.sessionId, languages, shards);
         if (old.joinedLanguage) notifier.countsChanged(old.sessionId);
       }
+      // The slot is given back: so is the relay connection (and the grant) that held it.
+      if (old.channelIndex !== undefined && old.viewerClientId) {
+        await deps.channels.releaseViewer?.(old.sessionId, old.channelIndex, old.viewerClientId);
+      }
     } else {
       const session = await store.setSpeakerConnection(old.sessionId, undefined, old.connectionId);
       // The speaker's control channel is gone: listeners learn the broadcast is not live.
@@ -530,10 +534,11 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
     return { kind: "embedded", endpoint: `${base}/kvs` };
   }
 
-  async function grantFor(sessionId: string, shard: number, role: "MASTER" | "VIEWER", clientId: string): Promise<MediaChannelGrant> {
+  /** A VIEWER grant names the control connection it is for: the relay refuses it once that connection gave its slot back. */
+  async function grantFor(sessionId: string, shard: number, role: "MASTER" | "VIEWER", clientId: string, connectionId?: string): Promise<MediaChannelGrant> {
     const name = channelName(config.kvs.channelPrefix, sessionId, shard);
     if (config.mode === "cloud" || !deps.signer) return { shard, channelName: name };
-    const { token, expiresAt } = await deps.signer.signalingGrant({ channel: name, role, clientId, sessionId });
+    const { token, expiresAt } = await deps.signer.signalingGrant({ channel: name, role, clientId, sessionId, connectionId });
     return { shard, channelName: name, channelArn: embeddedChannelArn(name), grant: token, grantExpiresAt: expiresAt };
   }
 
@@ -602,7 +607,7 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
       sessionId,
       role: "VIEWER",
       clientId,
-      channels: [await grantFor(sessionId, shard, "VIEWER", clientId)],
+      channels: [await grantFor(sessionId, shard, "VIEWER", clientId, event.connectionId)],
       signaling: signalingAccess(),
     });
   };

@@ -56,5 +56,12 @@ export interface Logger {
  */
 export interface MediaChannels {
   ensure(sessionId: string, count: number): Promise<void>;
+  /** The session ended: its channels go (cloud), its relay connections are closed (embedded). */
   remove(sessionId: string, count: number): Promise<void>;
+  /**
+   * A listener gave its viewer slot back (left, was replaced, disconnected):
+   * the embedded relay closes the connection it holds with that client id.
+   * Absent in the cloud (KVS cannot close one viewer; its credentials lapse).
+   */
+  releaseViewer?(sessionId: string, shard: number, clientId: string): Promise<void>;
 }
