@@ -227,11 +227,22 @@ export type SignalingAccess =
   /** The embedded relay: the grant goes in the URL as X-Earshot-Grant. */
   | { kind: "embedded"; endpoint: string }
   /**
-   * Kinesis Video Streams: credentials from the Cognito Identity Pool. Listeners
-   * use the basic flow (GetOpenIdToken, then AssumeRoleWithWebIdentity on
-   * `viewerRoleArn`); the speaker gets session-scoped credentials from the app.
+   * Kinesis Video Streams. A VIEWER gets `credentials` here: short-lived,
+   * scoped by an STS session policy to its one channel (ConnectAsViewer and
+   * the three look-ups, nothing else). The MASTER gets none here: the
+   * speaker's browser asks the app (/api/speaker/kvs-credentials?channel=),
+   * which scopes them to that session of theirs.
    */
-  | { kind: "kvs"; region: string; identityPoolId: string; viewerRoleArn: string };
+  | { kind: "kvs"; region: string; credentials?: KvsCredentials };
+
+/** Temporary AWS credentials handed to a browser. */
+export interface KvsCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  /** Epoch ms. */
+  expiration: number;
+}
 
 export interface MediaChannelGrant {
   shard: number;

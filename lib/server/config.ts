@@ -75,7 +75,7 @@ const schema = z
     COGNITO_CLIENT_SECRET: z.string().min(1).optional(),
     COGNITO_ISSUER: url.optional(),
     COGNITO_IDENTITY_POOL_ID: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d:[0-9a-f-]{36}$/, "must be REGION:UUID").optional(),
-    /** The identity pool's guest role: listeners assume it with the basic auth flow (the enhanced flow's scope-down excludes KVS). */
+    /** The viewer role the control Lambda assumes, one channel per session policy, for listeners' KVS credentials. */
     KVS_VIEWER_ROLE_ARN: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]+$/, "must be an IAM role ARN").optional(),
     /** The role the Next app assumes, scoped down to one session's channels, for the speaker's MASTER credentials. */
     KVS_MASTER_ROLE_ARN: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]+$/, "must be an IAM role ARN").optional(),

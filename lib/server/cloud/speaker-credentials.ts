@@ -1,5 +1,6 @@
 import { EarshotError } from "../../core/errors";
 import { channelName } from "../../core/signaling";
+import type { KvsCredentials } from "../../core/protocol";
 import type { Config } from "../config";
 import { MASTER_ACTIONS, SPEAKER_TRANSCRIBE_ACTIONS } from "./kvs-actions";
 
@@ -20,13 +21,7 @@ import { MASTER_ACTIONS, SPEAKER_TRANSCRIBE_ACTIONS } from "./kvs-actions";
  * caller has checked that the session is the speaker's.
  */
 
-export interface KvsCredentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken: string;
-  /** Epoch ms. */
-  expiration: number;
-}
+export type { KvsCredentials } from "../../core/protocol";
 
 export interface AssumeRoleInput {
   RoleArn: string;

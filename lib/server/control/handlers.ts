@@ -8,20 +8,17 @@ import {
   type BroadcastState,
   type ClientMessage,
   type ClientMessageOf,
-  type MediaChannelGrant,
-  type MediaChannelMessage,
   type ServerMessage,
 } from "../../core/protocol";
 import { languageDistribution, shardViewersAttribute, type ConnectionItem, type SessionItem } from "../../core/schema";
 import { isValidSessionId } from "../../core/session-id";
-import { channelName, embeddedChannelArn } from "../../core/signaling";
 import { TRANSCRIPT_LIMITS, canRecognize, canTranslate, sessionOffers, type LanguageOffer, type SessionRecognizer, type SpeechEngines } from "../../core/speech";
 import { SpeechPipeline } from "../speech/pipeline";
 import type { SpeechServices } from "../speech/ports";
 import { getRecognizer, submitTranscript, type TranscriptContext } from "./transcript";
 import type { Config } from "../config";
 import type { Store } from "../store/store";
-import type { SpeakerClaims, TokenSigner, TokenVerifier } from "../tokens";
+import type { SpeakerClaims, TokenVerifier } from "../tokens";
 import type { ConnectionPort, ControlEvent, ControlResult, Logger, MediaChannels, StatusNotifier } from "./ports";
 
 /**
@@ -36,8 +33,6 @@ export interface ControlPlaneDeps {
   notifier: StatusNotifier;
   channels: MediaChannels;
   verifier: TokenVerifier;
-  /** Mints embedded signaling grants; absent in the cloud (KVS uses IAM). */
-  signer?: TokenSigner;
   config: Config;
   logger: Logger;
   /** The speech engines (translation, synthesis, the recogniser's URL). Absent: every engine is off. */
@@ -521,32 +516,10 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
 
   // ----- media channels
 
-  function signalingAccess(): MediaChannelMessage["signaling"] {
-    if (config.mode === "cloud") {
-      return {
-        kind: "kvs",
-        region: config.aws.region,
-        identityPoolId: config.cognito.identityPoolId ?? "",
-        viewerRoleArn: config.kvs.viewerRoleArn ?? "",
-      };
-    }
-    const base = config.publicUrl.replace(/^http/, "ws");
-    return { kind: "embedded", endpoint: `${base}/kvs` };
-  }
-
-  /** A VIEWER grant names the control connection it is for: the relay refuses it once that connection gave its slot back. */
-  async function grantFor(sessionId: string, shard: number, role: "MASTER" | "VIEWER", clientId: string, connectionId?: string): Promise<MediaChannelGrant> {
-    const name = channelName(config.kvs.channelPrefix, sessionId, shard);
-    if (config.mode === "cloud" || !deps.signer) return { shard, channelName: name };
-    const { token, expiresAt } = await deps.signer.signalingGrant({ channel: name, role, clientId, sessionId, connectionId });
-    return { shard, channelName: name, channelArn: embeddedChannelArn(name), grant: token, grantExpiresAt: expiresAt };
-  }
-
   async function masterChannels(session: SessionItem, requestId?: string): Promise<ServerMessage> {
-    const channels = await Promise.all(
-      Array.from({ length: session.channelCount }, (_, shard) => grantFor(session.sessionId, shard, "MASTER", "MASTER")),
-    );
-    return { type: "mediaChannel", requestId, sessionId: session.sessionId, role: "MASTER", channels, signaling: signalingAccess() };
+    const shards = Array.from({ length: session.channelCount }, (_, shard) => shard);
+    const { channels, signaling } = await deps.channels.access({ sessionId: session.sessionId, role: "MASTER", shards, clientId: "MASTER" });
+    return { type: "mediaChannel", requestId, sessionId: session.sessionId, role: "MASTER", channels, signaling };
   }
 
   /** Finds a shard with room for one more viewer, opening a new one when all are full. */
@@ -601,15 +574,9 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
         if (latest?.speakerConnectionId) await postOrForget(latest.speakerConnectionId, await masterChannels(latest));
       }
     }
-    await reply({
-      type: "mediaChannel",
-      requestId: msg.requestId,
-      sessionId,
-      role: "VIEWER",
-      clientId,
-      channels: [await grantFor(sessionId, shard, "VIEWER", clientId, event.connectionId)],
-      signaling: signalingAccess(),
-    });
+    // Embedded: a relay grant bound to this connection; cloud: credentials scoped to this one channel.
+    const { channels, signaling } = await deps.channels.access({ sessionId, role: "VIEWER", shards: [shard], clientId, connectionId: event.connectionId });
+    await reply({ type: "mediaChannel", requestId: msg.requestId, sessionId, role: "VIEWER", clientId, channels, signaling });
   };
 
   const pipeline = new SpeechPipeline({ store, connections, speech: deps.speech, logger, forget: disconnect });

@@ -8,7 +8,6 @@ import { loadConfig, resetConfig, type Config } from "../config";
 import { buildServices, type Services } from "../services";
 import { MemoryCounters, processRateCounters } from "../store/store";
 import { createControlPlane, createCoalescingNotifier, pushStatus, type ControlPlane } from "../control/handlers";
-import type { MediaChannels } from "../control/ports";
 import { createLogger, setLogLevel } from "../logger";
 import { generateKeyPairPem } from "../tokens";
 import { ensureDemoSpeaker } from "../auth/speakers";
@@ -18,7 +17,7 @@ import { embeddedPaths, ensureTables, startLocalDynamo, type LocalDynamo } from 
 import { createSignalingRelay, type SignalingRelay } from "./signaling-relay";
 import { createGrantCheck } from "./grant-check";
 import { createUpgradeRouter, type UpgradeHandler } from "./upgrade-router";
-import { channelName } from "../../core/signaling";
+import { relayChannels } from "./relay-channels";
 import { createSpeechServices, pocketsphinxRecognizer, type ManagedSpeechServices } from "../speech/engines";
 import { TRANSCRIBE_PATH, createTranscribeEndpoint, type TranscribeEndpoint } from "../speech/transcribe-server";
 import { setProcessSpeech } from "../services";
@@ -168,18 +167,12 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
     logger: createLogger("relay"),
   });
   // The relay makes channels on first use; what the control plane releases, it closes.
-  const channels: MediaChannels = {
-    ensure: async () => undefined,
-    remove: async (sessionId) => relay.closeSession(sessionId, "The session ended."),
-    releaseViewer: async (sessionId, shard, clientId) =>
-      relay.closeViewer(channelName(config.kvs.channelPrefix, sessionId, shard), clientId, "The listener gave its media slot back."),
-  };
+  const channels = relayChannels({ config, signer: services.signer, relay });
   const plane = createControlPlane({
     ...deps,
     notifier,
     channels,
     verifier: services.verifier,
-    signer: services.signer,
     config,
     logger: createLogger("control"),
     speech,
