@@ -10,6 +10,7 @@ import type { EarshotSettings } from "./settings";
 import { SessionSweeper } from "./session-sweeper";
 import { grantSpeakerTranscription, grantTranslationEngines } from "./speech-access";
 import { SessionTables } from "./tables";
+import { ViewerAccess } from "./viewer-access";
 import { WebAppAccess } from "./web-access";
 
 /**
@@ -41,6 +42,8 @@ export class EarshotStack extends Stack {
   readonly connectionSweep: ConnectionSweep;
   readonly sweeper: SessionSweeper;
   readonly webAccess: WebAppAccess;
+  /** Listeners' KVS credentials: assumed by the control Lambda only, scoped to one channel each time. */
+  readonly viewerAccess: ViewerAccess;
   /** The variables the Next app needs (also the NextAppEnv output). */
   readonly appEnv: AppEnv;
 
@@ -71,10 +74,7 @@ export class EarshotStack extends Stack {
       domainPrefix: s.cognitoDomainPrefix ?? `${s.tablePrefix.toLowerCase().replace(/[^a-z0-9-]/g, "-").replace(/^-+|-+$/g, "")}-${this.account}`,
       removalPolicy,
     });
-    this.listenerIdentity = new ListenerIdentity(this, "ListenerIdentity", {
-      speakerAuth: this.speakerAuth,
-      channelPrefix: s.channelPrefix,
-    });
+    this.listenerIdentity = new ListenerIdentity(this, "ListenerIdentity", { speakerAuth: this.speakerAuth });
 
     const shared: AppEnv = {
       EARSHOT_MODE: "cloud",
@@ -82,8 +82,6 @@ export class EarshotStack extends Stack {
       EARSHOT_TABLE_PREFIX: s.tablePrefix,
       KVS_CHANNEL_PREFIX: s.channelPrefix,
       COGNITO_IDENTITY_POOL_ID: this.listenerIdentity.identityPool.identityPoolId,
-      // Listeners assume the guest role with the basic flow (the enhanced flow's scope-down leaves out KVS).
-      KVS_VIEWER_ROLE_ARN: this.listenerIdentity.viewerRole.roleArn,
       EARSHOT_TOKEN_PUBLIC_KEY: tokenPublicKey.valueAsString,
     };
 
@@ -95,6 +93,9 @@ export class EarshotStack extends Stack {
       setAccountLogRole: s.apiGatewayAccountRole,
       environment: { ...(shared as Record<string, string>), NODE_ENV: "production" },
     });
+    // Listeners' credentials: the control Lambda assumes the viewer role, one channel per session policy.
+    this.viewerAccess = new ViewerAccess(this, "ViewerAccess", { channelPrefix: s.channelPrefix, assumer: this.controlApi.handler.role! });
+    this.controlApi.handler.addEnvironment("KVS_VIEWER_ROLE_ARN", this.viewerAccess.role.roleArn);
     // The URL is built from the API id (not the stage resource), so this makes no dependency cycle.
     this.controlApi.handler.addEnvironment("EARSHOT_WS_URL", this.controlApi.url);
     // Live translation: the Lambda translates and synthesizes (the speaker's Transcribe grant is on the master role, below).
@@ -103,7 +104,12 @@ export class EarshotStack extends Stack {
     this.connectionSweep = new ConnectionSweep(this, "ConnectionSweep", {
       tables: this.tables.all,
       stage: this.controlApi.stage,
-      environment: { ...(shared as Record<string, string>), NODE_ENV: "production", EARSHOT_WS_URL: this.controlApi.url },
+      environment: {
+        ...(shared as Record<string, string>),
+        NODE_ENV: "production",
+        EARSHOT_WS_URL: this.controlApi.url,
+        KVS_VIEWER_ROLE_ARN: this.viewerAccess.role.roleArn,
+      },
       every: Duration.minutes(s.sweepMinutes),
       logRetention: s.logRetentionDays as RetentionDays,
     });
@@ -126,6 +132,8 @@ export class EarshotStack extends Stack {
       COGNITO_CLIENT_ID: this.speakerAuth.client.userPoolClientId,
       COGNITO_ISSUER: this.speakerAuth.issuer,
       KVS_MASTER_ROLE_ARN: this.webAccess.kvsMasterRole.roleArn,
+      // Config wants it in cloud mode everywhere; only the control Lambda may assume it.
+      KVS_VIEWER_ROLE_ARN: this.viewerAccess.role.roleArn,
     };
 
     // --- outputs: one per variable (description names it), and all of them as one JSON object.

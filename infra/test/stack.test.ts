@@ -369,24 +369,55 @@ describe("Cognito", () => {
     });
   });
 
-  it("identity pool allows guests and is bound to the user pool client", () => {
+  // Security review, finding 8 (listener side): guest credentials could ConnectAsViewer to any channel under the prefix.
+  it("identity pool allows no guests (listeners get channel-scoped credentials from the control plane) and is bound to the user pool client", () => {
     template.hasResourceProperties("AWS::Cognito::IdentityPool", {
-      AllowUnauthenticatedIdentities: true,
+      AllowUnauthenticatedIdentities: false,
       CognitoIdentityProviders: [Match.objectLike({ ClientId: { Ref: Match.stringLikeRegexp("NextAuth") } })],
     });
+    const [, pool] = only("AWS::Cognito::IdentityPool");
+    expect(pool.Properties.AllowClassicFlow ?? false).toBe(false);
   });
 
-  it("guest (listener) role: only the four viewer actions, only on the channel prefix, never ConnectAsMaster", () => {
+  it("guest role has no KVS access (no permissions at all)", () => {
     const id = roleAssumedByIdentityPool("unauthenticated");
-    const trust = resources[id]!.Properties.AssumeRolePolicyDocument.Statement[0] as Json;
-    expect(trust.Condition.StringEquals["cognito-identity.amazonaws.com:aud"]).toEqual({ Ref: only("AWS::Cognito::IdentityPool")[0] });
-    const statements = statementsOf(id);
+    expect(statementsOf(id)).toEqual([]);
+    for (const [, p] of [...ofType("AWS::IAM::Policy"), ...ofType("AWS::IAM::ManagedPolicy")]) {
+      expect(JSON.stringify(p.Properties.Roles ?? [])).not.toContain(`"${id}"`);
+    }
+  });
+
+  it("KVS viewer role: the four viewer actions on the prefix as a ceiling, at most 1 h, assumable only by the control Lambda", () => {
+    const [viewerId, viewer] = ofType("AWS::IAM::Role").find(([, r]) => String(r.Properties.Description).startsWith("Earshot listener VIEWER credentials"))!;
+    expect(viewer.Properties.MaxSessionDuration).toBe(3600);
+    const statements = statementsOf(viewerId);
     const actions = statements.flatMap((s) => asList(s.Action as string | string[]));
     expect(actions.sort()).toEqual([...VIEWER_ACTIONS].sort());
     expect(actions).not.toContain("kinesisvideo:ConnectAsMaster");
-    for (const s of statements) {
-      expect(s.Effect).toBe("Allow");
-      expect(asList(s.Resource)).toEqual([channelArn("esxch-")]);
+    for (const s of statements) expect(asList(s.Resource)).toEqual([channelArn("esxch-")]);
+    // Trust: the control Lambda's execution role, by ARN, and nothing else.
+    const controlRole = roleOf(controlFunction()[1]);
+    const trust = viewer.Properties.AssumeRolePolicyDocument.Statement as Json[];
+    expect(trust).toHaveLength(1);
+    expect(trust[0]).toMatchObject({ Effect: "Allow", Action: "sts:AssumeRole", Principal: { AWS: { "Fn::GetAtt": [controlRole, "Arn"] } } });
+    expect(trust[0]!.Condition).toBeUndefined();
+    // The only sts:AssumeRole grant on it is the control Lambda's, and that grant names this role only.
+    const grants = [...ofType("AWS::IAM::Policy"), ...ofType("AWS::IAM::ManagedPolicy")].flatMap(([, p]) =>
+      (p.Properties.PolicyDocument.Statement as Json[])
+        .filter((st) => JSON.stringify(st.Resource) === JSON.stringify({ "Fn::GetAtt": [viewerId, "Arn"] }))
+        .map((st) => ({ roles: p.Properties.Roles as Json[] | undefined, st })),
+    );
+    expect(grants).toHaveLength(1);
+    expect(grants[0]!.roles).toEqual([{ Ref: controlRole }]);
+    expect(grants[0]!.st).toMatchObject({ Effect: "Allow", Action: "sts:AssumeRole" });
+    const lambdaAssumes = statementsOf(controlRole).filter((st) => asList(st.Action).includes("sts:AssumeRole"));
+    expect(lambdaAssumes).toHaveLength(1);
+    expect(lambdaAssumes[0]!.Resource).toEqual({ "Fn::GetAtt": [viewerId, "Arn"] });
+    // The Lambda is told which role (config requires it in cloud mode).
+    expect(controlFunction()[1].Properties.Environment.Variables.KVS_VIEWER_ROLE_ARN).toEqual({ "Fn::GetAtt": [viewerId, "Arn"] });
+    // No other function may assume it.
+    for (const [, fn] of [connectionSweepFunction(), sweeperFunction()]) {
+      expect(statementsOf(roleOf(fn)).filter((st) => asList(st.Action).includes("sts:AssumeRole"))).toEqual([]);
     }
   });
 
@@ -408,9 +439,12 @@ describe("Cognito", () => {
     const statements = statementsOf(masterId).filter((s) => s.Sid !== "StreamTranscription");
     expect(statements.flatMap((s) => asList(s.Action as string | string[])).sort()).toEqual([...MASTER_ACTIONS].sort());
     for (const s of statements) expect(asList(s.Resource)).toEqual([channelArn("esxch-")]);
-    // The only grant of sts:AssumeRole on it in the template is the web app's policy.
+    // The only grant of sts:AssumeRole on it in the template is the web app's policy (the other one, the
+    // control Lambda's, names the viewer role only: see the viewer role's test).
     const grants = [...ofType("AWS::IAM::Policy"), ...ofType("AWS::IAM::ManagedPolicy")].filter(([, p]) =>
-      (p.Properties.PolicyDocument.Statement as Json[]).some((s) => asList(s.Action as string | string[]).includes("sts:AssumeRole")),
+      (p.Properties.PolicyDocument.Statement as Json[]).some(
+        (s) => asList(s.Action as string | string[]).includes("sts:AssumeRole") && JSON.stringify(s.Resource).includes(`"${masterId}"`),
+      ),
     );
     expect(grants).toHaveLength(1);
     const [, web] = grants[0]!;
