@@ -84,7 +84,7 @@ describe("security review, finding 3: one control connection holds at most one m
     for (const old of grants.slice(0, -1)) expect(await statusOf(openRelay(old))).toBe(403);
 
     // Before the fix the next real listener got CHANNEL_FULL from the relay: ten slots were held by one socket.
-    const real = await joinAsListener(runtime, sessionId, "de");
+    const real = await joinAsListener(runtime, sessionId, "en");
     const realMedia = await media(real);
     expect(realMedia.channels[0]!.shard).toBe(0);
     const realConn = await openRelay(realMedia);
