@@ -61,6 +61,13 @@ export default async function config(phase: string): Promise<NextConfig> {
     async headers() {
       return [
         {
+          // Served over https (the embedded runtime passes X-Forwarded-Proto only from a trusted
+          // proxy, and sets "http" otherwise; Vercel and Amplify set it): browsers keep to https.
+          source: "/:path*",
+          has: [{ type: "header", key: "x-forwarded-proto", value: "https" }],
+          headers: [{ key: "Strict-Transport-Security", value: "max-age=31536000; includeSubDomains" }],
+        },
+        {
           source: "/:path*",
           headers: [
             { key: "Content-Security-Policy", value: contentSecurityPolicy(dev) },

@@ -1,6 +1,8 @@
 import type { Metadata } from "next";
 import { redirect } from "next/navigation";
+import { headers } from "next/headers";
 import { connection } from "next/server";
+import { sameOriginPath } from "@/lib/core/redirect";
 import { getConfig } from "@/lib/server/config";
 import { isCognitoConfigured } from "@/lib/server/auth/options";
 import { getSpeaker } from "@/lib/server/auth/session";
@@ -13,29 +15,22 @@ interface Props {
   searchParams: Promise<Record<string, string | string[] | undefined>>;
 }
 
-/** Only same-site paths: never send people to another origin after sign-in. */
-function safeCallback(value: unknown): string {
-  if (typeof value !== "string" || value.length > 512) return "/speaker";
-  let path = value;
-  if (/^https?:\/\//i.test(value)) {
-    // next-auth passes absolute URLs; keep the path only, so the redirect stays on this site.
-    try {
-      const url = new URL(value);
-      path = `${url.pathname}${url.search}`;
-    } catch {
-      return "/speaker";
-    }
-  }
-  return path.startsWith("/") && !path.startsWith("//") && !path.startsWith("/\\") ? path : "/speaker";
+/** The origins this request may come back to: the configured public URL and the host the browser used. */
+async function siteOrigins(publicUrl: string): Promise<string[]> {
+  const h = await headers();
+  const host = h.get("host");
+  const proto = h.get("x-forwarded-proto") === "https" ? "https" : "http";
+  return host ? [publicUrl, `${proto}://${host}`] : [publicUrl];
 }
 
 export default async function SignInPage({ searchParams }: Props) {
   await connection(); // the sign-in method depends on the runtime's config
   const query = await searchParams;
-  const callbackUrl = safeCallback(query.callbackUrl);
+  const config = getConfig();
+  // Only a path on this site, whatever was asked for (see lib/core/redirect.ts).
+  const callbackUrl = sameOriginPath(query.callbackUrl, await siteOrigins(config.publicUrl));
   if (await getSpeaker()) redirect(callbackUrl);
 
-  const config = getConfig();
   const error = typeof query.error === "string" ? query.error.slice(0, 64) : undefined;
   return (
     <SignInForm

@@ -3,6 +3,7 @@
 import { signIn } from "next-auth/react";
 import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
+import { sameOriginPath } from "@/lib/core/redirect";
 import { Alert } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
 import { Card } from "@/components/ui/card";
@@ -55,7 +56,8 @@ export function SignInForm({ mode, cognitoConfigured, callbackUrl, initialError,
         setError(describe(result?.error ?? "Unknown"));
         return;
       }
-      router.replace(callbackUrl);
+      // Checked again here: never leave the site, whatever the prop says.
+      router.replace(sameOriginPath(callbackUrl, [window.location.origin]));
       router.refresh();
     } catch {
       setError("Could not reach Earshot. Check your connection and try again.");

@@ -10,30 +10,24 @@ import {
   UserPoolDomain,
 } from "aws-cdk-lib/aws-cognito";
 import { IdentityPool, UserPoolAuthenticationProvider } from "aws-cdk-lib/aws-cognito-identitypool";
-import { PolicyStatement, type IRole } from "aws-cdk-lib/aws-iam";
+import type { IRole } from "aws-cdk-lib/aws-iam";
 import { Construct } from "constructs";
-import { kvsChannelArnPattern } from "./kvs-arn";
 
 /**
  * Who may do what:
  * - Speakers sign in to the Next app with next-auth's Cognito provider
  *   (authorization-code flow, confidential client) against this user pool.
  *   Accounts are created by the operator; there is no self sign-up.
- * - Listeners have no account. The identity pool hands them guest (unauthenticated)
- *   credentials whose role may only view signaling channels under the prefix.
- * - A signed-in speaker's authenticated identity may also connect as MASTER.
+ * - Listeners have no account and get no identity-pool credentials: the
+ *   control Lambda hands each one credentials for its one channel
+ *   (viewer-access.ts, lib/server/cloud/viewer-credentials.ts). The pool
+ *   allows no guests; its roles have no permissions.
+ * - The signed-in identity gets no KVS access at all: the speaker's MASTER
+ *   credentials come from the Next app, scoped to one session of theirs
+ *   (web-access.ts, lib/server/cloud/speaker-credentials.ts).
  */
 
-/** What a listener's browser needs to join a channel as VIEWER. Nothing else. */
-export const VIEWER_ACTIONS = [
-  "kinesisvideo:ConnectAsViewer",
-  "kinesisvideo:DescribeSignalingChannel",
-  "kinesisvideo:GetSignalingChannelEndpoint",
-  "kinesisvideo:GetIceServerConfig",
-] as const;
-
-/** The speaker's browser additionally connects as MASTER. */
-export const MASTER_ACTIONS = [...VIEWER_ACTIONS, "kinesisvideo:ConnectAsMaster"] as const;
+export { MASTER_ACTIONS, VIEWER_ACTIONS } from "../../lib/server/cloud/kvs-actions";
 
 export interface SpeakerAuthProps {
   /** Origins allowed to receive the OAuth code (`${origin}/api/auth/callback/cognito`); the first is the main one. */
@@ -118,47 +112,25 @@ export class SpeakerAuth extends Construct {
 
 export interface ListenerIdentityProps {
   readonly speakerAuth: SpeakerAuth;
-  /** KVS_CHANNEL_PREFIX: both roles are scoped to channels whose name starts with it. */
-  readonly channelPrefix: string;
 }
 
 export class ListenerIdentity extends Construct {
   readonly identityPool: IdentityPool;
-  /** Guests (listeners): view only. */
-  readonly viewerRole: IRole;
-  /** Signed-in speakers: view and master. */
+  /** Guests: none are allowed, and the role has no permissions (listeners' credentials: viewer-access.ts). */
+  readonly guestRole: IRole;
+  /** Signed-in speakers: no KVS access (their MASTER credentials come from the Next app, per session). */
   readonly speakerRole: IRole;
 
   constructor(scope: Construct, id: string, props: ListenerIdentityProps) {
     super(scope, id);
     this.identityPool = new IdentityPool(this, "Pool", {
-      allowUnauthenticatedIdentities: true,
-      // Guest credentials from the enhanced flow are intersected with Cognito's
-      // scope-down policies, which do not include kinesisvideo:*; listeners
-      // therefore take the basic flow (GetId, GetOpenIdToken,
-      // sts:AssumeRoleWithWebIdentity on the viewer role). The viewer role's own
-      // policy is then the only limit, which is why it holds four actions on the prefix.
-      allowClassicFlow: true,
+      // Listeners get channel-scoped credentials from the control plane, not from here.
+      allowUnauthenticatedIdentities: false,
       authenticationProviders: {
         userPools: [new UserPoolAuthenticationProvider({ userPool: props.speakerAuth.userPool, userPoolClient: props.speakerAuth.client })],
       },
     });
-    this.viewerRole = this.identityPool.unauthenticatedRole;
+    this.guestRole = this.identityPool.unauthenticatedRole;
     this.speakerRole = this.identityPool.authenticatedRole;
-
-    const channels = kvsChannelArnPattern(this, props.channelPrefix);
-    this.viewerRole.addToPrincipalPolicy(new PolicyStatement({ sid: "ViewSignalingChannels", actions: [...VIEWER_ACTIONS], resources: [channels] }));
-    this.speakerRole.addToPrincipalPolicy(new PolicyStatement({ sid: "MasterSignalingChannels", actions: [...MASTER_ACTIONS], resources: [channels] }));
-
-    Validations.of(this.identityPool).acknowledge({
-      id: "AwsSolutions-COG7",
-      reason: "Listeners join without an account by design (see the fix note on $connect); guest credentials may only view signaling channels under the channel prefix.",
-    });
-    for (const role of [this.viewerRole, this.speakerRole]) {
-      Validations.of(role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kinesisvideo:<AWS::Region>:<AWS::AccountId>:channel/${props.channelPrefix}*]`,
-        reason: "Channels are created per session at run time (name = prefix + session id + shard); the wildcard is confined to the prefix.",
-      });
-    }
   }
 }

@@ -10,6 +10,7 @@ import type { EarshotSettings } from "./settings";
 import { SessionSweeper } from "./session-sweeper";
 import { grantSpeakerTranscription, grantTranslationEngines } from "./speech-access";
 import { SessionTables } from "./tables";
+import { ViewerAccess } from "./viewer-access";
 import { WebAppAccess } from "./web-access";
 
 /**
@@ -41,6 +42,8 @@ export class EarshotStack extends Stack {
   readonly connectionSweep: ConnectionSweep;
   readonly sweeper: SessionSweeper;
   readonly webAccess: WebAppAccess;
+  /** Listeners' KVS credentials: assumed by the control Lambda only, scoped to one channel each time. */
+  readonly viewerAccess: ViewerAccess;
   /** The variables the Next app needs (also the NextAppEnv output). */
   readonly appEnv: AppEnv;
 
@@ -71,10 +74,7 @@ export class EarshotStack extends Stack {
       domainPrefix: s.cognitoDomainPrefix ?? `${s.tablePrefix.toLowerCase().replace(/[^a-z0-9-]/g, "-").replace(/^-+|-+$/g, "")}-${this.account}`,
       removalPolicy,
     });
-    this.listenerIdentity = new ListenerIdentity(this, "ListenerIdentity", {
-      speakerAuth: this.speakerAuth,
-      channelPrefix: s.channelPrefix,
-    });
+    this.listenerIdentity = new ListenerIdentity(this, "ListenerIdentity", { speakerAuth: this.speakerAuth });
 
     const shared: AppEnv = {
       EARSHOT_MODE: "cloud",
@@ -82,8 +82,6 @@ export class EarshotStack extends Stack {
       EARSHOT_TABLE_PREFIX: s.tablePrefix,
       KVS_CHANNEL_PREFIX: s.channelPrefix,
       COGNITO_IDENTITY_POOL_ID: this.listenerIdentity.identityPool.identityPoolId,
-      // Listeners assume the guest role with the basic flow (the enhanced flow's scope-down leaves out KVS).
-      KVS_VIEWER_ROLE_ARN: this.listenerIdentity.viewerRole.roleArn,
       EARSHOT_TOKEN_PUBLIC_KEY: tokenPublicKey.valueAsString,
     };
 
@@ -95,16 +93,23 @@ export class EarshotStack extends Stack {
       setAccountLogRole: s.apiGatewayAccountRole,
       environment: { ...(shared as Record<string, string>), NODE_ENV: "production" },
     });
+    // Listeners' credentials: the control Lambda assumes the viewer role, one channel per session policy.
+    this.viewerAccess = new ViewerAccess(this, "ViewerAccess", { channelPrefix: s.channelPrefix, assumer: this.controlApi.handler.role! });
+    this.controlApi.handler.addEnvironment("KVS_VIEWER_ROLE_ARN", this.viewerAccess.role.roleArn);
     // The URL is built from the API id (not the stage resource), so this makes no dependency cycle.
     this.controlApi.handler.addEnvironment("EARSHOT_WS_URL", this.controlApi.url);
-    // Live translation: the Lambda translates and synthesizes; the speaker's browser streams to Transcribe.
+    // Live translation: the Lambda translates and synthesizes (the speaker's Transcribe grant is on the master role, below).
     grantTranslationEngines(this.controlApi.handler);
-    grantSpeakerTranscription(this.listenerIdentity.speakerRole, this);
 
     this.connectionSweep = new ConnectionSweep(this, "ConnectionSweep", {
       tables: this.tables.all,
       stage: this.controlApi.stage,
-      environment: { ...(shared as Record<string, string>), NODE_ENV: "production", EARSHOT_WS_URL: this.controlApi.url },
+      environment: {
+        ...(shared as Record<string, string>),
+        NODE_ENV: "production",
+        EARSHOT_WS_URL: this.controlApi.url,
+        KVS_VIEWER_ROLE_ARN: this.viewerAccess.role.roleArn,
+      },
       every: Duration.minutes(s.sweepMinutes),
       logRetention: s.logRetentionDays as RetentionDays,
     });
@@ -115,7 +120,9 @@ export class EarshotStack extends Stack {
       logRetention: s.logRetentionDays as RetentionDays,
     });
 
-    this.webAccess = new WebAppAccess(this, "WebApp", { tables: this.tables.all });
+    this.webAccess = new WebAppAccess(this, "WebApp", { tables: this.tables.all, channelPrefix: s.channelPrefix });
+    // The speaker's browser presigns Transcribe URLs with the master role's session-scoped credentials.
+    grantSpeakerTranscription(this.webAccess.kvsMasterRole, this);
 
     this.appEnv = {
       ...shared,
@@ -124,6 +131,9 @@ export class EarshotStack extends Stack {
       NEXTAUTH_URL: s.publicUrl,
       COGNITO_CLIENT_ID: this.speakerAuth.client.userPoolClientId,
       COGNITO_ISSUER: this.speakerAuth.issuer,
+      KVS_MASTER_ROLE_ARN: this.webAccess.kvsMasterRole.roleArn,
+      // Config wants it in cloud mode everywhere; only the control Lambda may assume it.
+      KVS_VIEWER_ROLE_ARN: this.viewerAccess.role.roleArn,
     };
 
     // --- outputs: one per variable (description names it), and all of them as one JSON object.
@@ -140,6 +150,7 @@ export class EarshotStack extends Stack {
       NEXTAUTH_URL: "NextAuthUrl",
       COGNITO_CLIENT_ID: "UserPoolClientId",
       COGNITO_ISSUER: "CognitoIssuer",
+      KVS_MASTER_ROLE_ARN: "KvsMasterRoleArn",
     };
     for (const [name, value] of Object.entries(this.appEnv)) {
       if (name === "EARSHOT_TOKEN_PUBLIC_KEY") continue; // the operator has it; keep outputs short
@@ -151,7 +162,6 @@ export class EarshotStack extends Stack {
     });
     new CfnOutput(this, "UserPoolId", { value: this.speakerAuth.userPool.userPoolId, description: "Cognito user pool of speakers (create accounts here)" });
     new CfnOutput(this, "HostedUiDomain", { value: this.speakerAuth.domain.baseUrl(), description: "Cognito hosted sign-in domain" });
-    new CfnOutput(this, "SpeakerRoleArn", { value: this.listenerIdentity.speakerRole.roleArn, description: "Signed-in speaker role (ConnectAsMaster)" });
     new CfnOutput(this, "WebAppPolicyArn", { value: this.webAccess.policy.managedPolicyArn, description: "Attach to the Next app's AWS role (Vercel OIDC)" });
     new CfnOutput(this, "AmplifyComputeRoleArn", { value: this.webAccess.amplifyComputeRole.roleArn, description: "Amplify Hosting SSR compute role" });
     new CfnOutput(this, "ControlFunctionName", { value: this.controlApi.handler.functionName, description: "Control-plane Lambda (logs: /aws/lambda/...)" });

@@ -4,8 +4,9 @@
  * memory, the same SDK code as DynamoDB). AWS itself is unreachable from the
  * test machine, so only the AWS service clients are mocked with
  * aws-sdk-client-mock: the API Gateway management API (what the Lambda posts
- * to connections), Kinesis Video Streams (signaling channels), and Amazon
- * Translate and Polly (live translation).
+ * to connections), Kinesis Video Streams (signaling channels), STS (the
+ * listeners' channel-scoped credentials), and Amazon Translate and Polly
+ * (live translation).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { mockClient } from "aws-sdk-client-mock";
@@ -25,6 +26,7 @@ import {
 } from "@aws-sdk/client-kinesis-video";
 import { TranslateClient, TranslateTextCommand } from "@aws-sdk/client-translate";
 import { PollyClient, SynthesizeSpeechCommand } from "@aws-sdk/client-polly";
+import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { startLocalDynamo, ensureTables, type LocalDynamo } from "../../lib/server/embedded/local-dynamo";
 import { createDocumentClient } from "../../lib/server/store/client";
 import { Store } from "../../lib/server/store/store";
@@ -42,6 +44,7 @@ const apigw = mockClient(ApiGatewayManagementApiClient);
 const kvs = mockClient(KinesisVideoClient);
 const translate = mockClient(TranslateClient);
 const polly = mockClient(PollyClient);
+const sts = mockClient(STSClient);
 
 /** Ten MPEG-1 layer III frames (128 kbps, 44.1 kHz, 417 bytes each): what Polly's mp3 looks like to a parser. */
 const MP3 = Buffer.concat(Array.from({ length: 10 }, () => Buffer.concat([Buffer.from([0xff, 0xfb, 0x90, 0x44]), Buffer.alloc(413)])));
@@ -82,6 +85,7 @@ afterAll(async () => {
   kvs.restore();
   translate.restore();
   polly.restore();
+  sts.restore();
   await dynamo?.close();
 });
 
@@ -98,6 +102,10 @@ beforeEach(() => {
     ChannelInfo: { ChannelName: input.ChannelName, ChannelARN: arnOf(input.ChannelName), ChannelStatus: "ACTIVE", Version: "v1" },
   }));
   kvs.on(DeleteSignalingChannelCommand).resolves({});
+  sts.reset();
+  sts.on(AssumeRoleCommand).callsFake((input: { RoleSessionName: string }) => ({
+    Credentials: { AccessKeyId: `ASIA-${input.RoleSessionName}`, SecretAccessKey: "secret", SessionToken: "token", Expiration: new Date(1_900_000_000_000) },
+  }));
   translate.reset();
   translate.on(TranslateTextCommand).callsFake((input: { Text: string; SourceLanguageCode: string; TargetLanguageCode: string }) => ({
     TranslatedText: `<${input.TargetLanguageCode}> ${input.Text}`,
@@ -259,6 +267,40 @@ describe("Lambda adapter over the shared handlers", () => {
     expect(row).toMatchObject({ role: "listener", sessionId, joinedLanguage: "de", sourceIp: "198.51.100.7" });
     expect(lastOfType(listener, "sessionJoined")).toMatchObject({ sessionId, role: "listener", targetLanguage: "de" });
     expect(lastOfType(speaker, "sessionStatus")).toMatchObject({ sessionId, listenerCount: 1, languageDistribution: { de: 1 } });
+  });
+
+  // Security review, finding 8 (listener side): credentials that open only the listener's one channel.
+  it("getMediaChannel: a listener gets its channel and credentials from AssumeRole on the viewer role scoped to that channel; the speaker gets none", async () => {
+    const { speaker, sessionId } = await speakerSession();
+    const listener = await joinedListener(sessionId, "de");
+    await handle(wsEvent("$default", listener, { body: { action: "getMediaChannel", requestId: "m1" } }));
+    const media = lastOfType(listener, "mediaChannel")!;
+    const name = `${CHANNEL_PREFIX}${sessionId}-0`;
+    expect(media).toMatchObject({ requestId: "m1", role: "VIEWER", channels: [{ shard: 0, channelName: name }] });
+    expect(media.signaling).toEqual({
+      kind: "kvs",
+      region: REGION,
+      credentials: { accessKeyId: expect.stringMatching(/^ASIA-earshot-viewer-/), secretAccessKey: "secret", sessionToken: "token", expiration: 1_900_000_000_000 },
+    });
+    const calls = sts.commandCalls(AssumeRoleCommand).map((c) => c.args[0].input);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatchObject({ RoleArn: env.KVS_VIEWER_ROLE_ARN, DurationSeconds: 3600 });
+    const policy = JSON.parse(calls[0]!.Policy!) as { Statement: { Action: string[]; Resource: string[] }[] };
+    expect(policy.Statement).toHaveLength(1);
+    expect(policy.Statement[0]!.Resource).toEqual([`arn:aws:kinesisvideo:${REGION}:123456789012:channel/${name}/*`]);
+    expect(policy.Statement[0]!.Action).not.toContain("kinesisvideo:ConnectAsMaster");
+
+    // A second listener of the channel within minutes: the container's cache answers, no new AssumeRole.
+    const second = await joinedListener(sessionId, "es");
+    await handle(wsEvent("$default", second, { body: { action: "getMediaChannel", requestId: "m2" } }));
+    expect(lastOfType(second, "mediaChannel")!.signaling).toEqual(media.signaling);
+    expect(sts.commandCalls(AssumeRoleCommand)).toHaveLength(1);
+
+    // The speaker's MASTER access names no credentials (its browser asks the Next app for session-scoped ones).
+    await handle(wsEvent("$default", speaker, { body: { action: "getMediaChannel", requestId: "m3" } }));
+    expect(lastOfType(speaker, "mediaChannel")).toMatchObject({ role: "MASTER", signaling: { kind: "kvs", region: REGION } });
+    expect(lastOfType(speaker, "mediaChannel")!.signaling).not.toHaveProperty("credentials");
+    expect(sts.commandCalls(AssumeRoleCommand)).toHaveLength(1);
   });
 
   it("$connect refuses a bad token (never a downgrade to listener) and an unknown session, with the reason in the body", async () => {

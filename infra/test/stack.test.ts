@@ -37,6 +37,8 @@ let template: Template;
 let resources: Record<string, Json>;
 let app: ReturnType<typeof buildApp>["app"];
 
+// Synthesis bundles the Lambdas with esbuild; with other builds sharing this 2-core machine it took
+// 88-122 s, past the default 60 s hook timeout.
 beforeAll(() => {
   outdir = mkdtempSync(join(tmpdir(), "earshot-cdk-"));
   ({ app, stack } = buildApp({ outdir, context: CONTEXT }));
@@ -241,20 +243,20 @@ describe("live translation", () => {
     });
   });
 
-  it("the signed-in speaker role may stream to Transcribe; the guest role and the other functions may not", () => {
-    const speaker = statementsOf(roleAssumedByIdentityPool("authenticated"));
-    const transcribe = speaker.filter((s) => asList(s.Action).some((a: string) => a.startsWith("transcribe:")));
+  it("the KVS master role (the speaker's session-scoped credentials) may stream to Transcribe; the identity pool's roles and the other functions may not", () => {
+    const [masterId] = ofType("AWS::IAM::Role").find(([, r]) => String(r.Properties.Description).startsWith("Earshot speaker MASTER credentials"))!;
+    const master = statementsOf(masterId);
+    const transcribe = master.filter((s) => asList(s.Action).some((a: string) => a.startsWith("transcribe:")));
     expect(transcribe).toHaveLength(1);
-    expect(transcribe[0]).toMatchObject({ Effect: "Allow", Action: SPEAKER_TRANSCRIBE_ACTIONS[0], Resource: "*", Condition: region });
-    template.hasResourceProperties("AWS::IAM::Policy", {
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Sid: "StreamTranscription", Action: "transcribe:StartStreamTranscriptionWebSocket" })]) },
-    });
+    expect(transcribe[0]).toMatchObject({ Sid: "StreamTranscription", Effect: "Allow", Action: SPEAKER_TRANSCRIBE_ACTIONS[0], Resource: "*", Condition: region });
     const others = [
+      ...statementsOf(roleAssumedByIdentityPool("authenticated")),
       ...statementsOf(roleAssumedByIdentityPool("unauthenticated")),
+      ...statementsOf(roleOf(controlFunction()[1])),
       ...statementsOf(roleOf(connectionSweepFunction()[1])),
       ...statementsOf(roleOf(sweeperFunction()[1])),
     ];
-    expect(others.flatMap((s) => asList(s.Action)).filter((a: string) => /^(translate|polly|transcribe):/.test(a))).toEqual([]);
+    expect(others.flatMap((s) => asList(s.Action)).filter((a: string) => a.startsWith("transcribe:"))).toEqual([]);
   });
 
   it("deploys the segments table (session id + seq, TTL) and lets the control Lambda use it", () => {
@@ -367,31 +369,99 @@ describe("Cognito", () => {
     });
   });
 
-  it("identity pool allows guests and is bound to the user pool client", () => {
+  // Security review, finding 8 (listener side): guest credentials could ConnectAsViewer to any channel under the prefix.
+  it("identity pool allows no guests (listeners get channel-scoped credentials from the control plane) and is bound to the user pool client", () => {
     template.hasResourceProperties("AWS::Cognito::IdentityPool", {
-      AllowUnauthenticatedIdentities: true,
+      AllowUnauthenticatedIdentities: false,
       CognitoIdentityProviders: [Match.objectLike({ ClientId: { Ref: Match.stringLikeRegexp("NextAuth") } })],
     });
+    const [, pool] = only("AWS::Cognito::IdentityPool");
+    expect(pool.Properties.AllowClassicFlow ?? false).toBe(false);
   });
 
-  it("guest (listener) role: only the four viewer actions, only on the channel prefix, never ConnectAsMaster", () => {
+  it("guest role has no KVS access (no permissions at all)", () => {
     const id = roleAssumedByIdentityPool("unauthenticated");
-    const trust = resources[id]!.Properties.AssumeRolePolicyDocument.Statement[0] as Json;
-    expect(trust.Condition.StringEquals["cognito-identity.amazonaws.com:aud"]).toEqual({ Ref: only("AWS::Cognito::IdentityPool")[0] });
-    const statements = statementsOf(id);
-    const actions = statements.flatMap((s) => asList(s.Action as string | string[]));
-    expect(actions.sort()).toEqual([...VIEWER_ACTIONS].sort());
-    expect(actions).not.toContain("kinesisvideo:ConnectAsMaster");
-    for (const s of statements) {
-      expect(s.Effect).toBe("Allow");
-      expect(asList(s.Resource)).toEqual([channelArn("esxch-")]);
+    expect(statementsOf(id)).toEqual([]);
+    for (const [, p] of [...ofType("AWS::IAM::Policy"), ...ofType("AWS::IAM::ManagedPolicy")]) {
+      expect(JSON.stringify(p.Properties.Roles ?? [])).not.toContain(`"${id}"`);
     }
   });
 
-  it("signed-in speaker role adds ConnectAsMaster on the same prefix only (and Transcribe streaming: see live translation)", () => {
-    const statements = statementsOf(roleAssumedByIdentityPool("authenticated")).filter((s) => s.Sid !== "StreamTranscription");
+  it("KVS viewer role: the four viewer actions on the prefix as a ceiling, at most 1 h, assumable only by the control Lambda", () => {
+    const [viewerId, viewer] = ofType("AWS::IAM::Role").find(([, r]) => String(r.Properties.Description).startsWith("Earshot listener VIEWER credentials"))!;
+    expect(viewer.Properties.MaxSessionDuration).toBe(3600);
+    const statements = statementsOf(viewerId);
+    const actions = statements.flatMap((s) => asList(s.Action as string | string[]));
+    expect(actions.sort()).toEqual([...VIEWER_ACTIONS].sort());
+    expect(actions).not.toContain("kinesisvideo:ConnectAsMaster");
+    for (const s of statements) expect(asList(s.Resource)).toEqual([channelArn("esxch-")]);
+    // Trust: the control Lambda's execution role, by ARN, and nothing else.
+    const controlRole = roleOf(controlFunction()[1]);
+    const trust = viewer.Properties.AssumeRolePolicyDocument.Statement as Json[];
+    expect(trust).toHaveLength(1);
+    expect(trust[0]).toMatchObject({ Effect: "Allow", Action: "sts:AssumeRole", Principal: { AWS: { "Fn::GetAtt": [controlRole, "Arn"] } } });
+    expect(trust[0]!.Condition).toBeUndefined();
+    // The only sts:AssumeRole grant on it is the control Lambda's, and that grant names this role only.
+    const grants = [...ofType("AWS::IAM::Policy"), ...ofType("AWS::IAM::ManagedPolicy")].flatMap(([, p]) =>
+      (p.Properties.PolicyDocument.Statement as Json[])
+        .filter((st) => JSON.stringify(st.Resource) === JSON.stringify({ "Fn::GetAtt": [viewerId, "Arn"] }))
+        .map((st) => ({ roles: p.Properties.Roles as Json[] | undefined, st })),
+    );
+    expect(grants).toHaveLength(1);
+    expect(grants[0]!.roles).toEqual([{ Ref: controlRole }]);
+    expect(grants[0]!.st).toMatchObject({ Effect: "Allow", Action: "sts:AssumeRole" });
+    const lambdaAssumes = statementsOf(controlRole).filter((st) => asList(st.Action).includes("sts:AssumeRole"));
+    expect(lambdaAssumes).toHaveLength(1);
+    expect(lambdaAssumes[0]!.Resource).toEqual({ "Fn::GetAtt": [viewerId, "Arn"] });
+    // The Lambda is told which role (config requires it in cloud mode).
+    expect(controlFunction()[1].Properties.Environment.Variables.KVS_VIEWER_ROLE_ARN).toEqual({ "Fn::GetAtt": [viewerId, "Arn"] });
+    // No other function may assume it.
+    for (const [, fn] of [connectionSweepFunction(), sweeperFunction()]) {
+      expect(statementsOf(roleOf(fn)).filter((st) => asList(st.Action).includes("sts:AssumeRole"))).toEqual([]);
+    }
+  });
+
+  // Security review, finding 8: the signed-in role could be MASTER of every channel (one speaker took over another's).
+  it("signed-in identity role gets no KVS access at all (no ConnectAsMaster on the prefix)", () => {
+    const statements = statementsOf(roleAssumedByIdentityPool("authenticated"));
+    const actions = statements.flatMap((s) => asList(s.Action as string | string[]));
+    expect(actions.filter((a) => a.startsWith("kinesisvideo:"))).toEqual([]);
+  });
+
+  it("KVS master role: MASTER actions on the prefix as a ceiling, assumable only by the Next app's policy, at most 1 h", () => {
+    const [masterId, master] = ofType("AWS::IAM::Role").find(([, r]) => String(r.Properties.Description).startsWith("Earshot speaker MASTER credentials"))!;
+    expect(master.Properties.MaxSessionDuration).toBe(3600);
+    // Trust: this account only; who may assume it is then decided by sts:AssumeRole grants (the web app's policy alone).
+    const trust = master.Properties.AssumeRolePolicyDocument.Statement as Json[];
+    expect(trust).toHaveLength(1);
+    expect(JSON.stringify(trust[0]!.Principal)).toContain(":root");
+    // Transcribe streaming (live translation) is its own statement: see that describe.
+    const statements = statementsOf(masterId).filter((s) => s.Sid !== "StreamTranscription");
     expect(statements.flatMap((s) => asList(s.Action as string | string[])).sort()).toEqual([...MASTER_ACTIONS].sort());
     for (const s of statements) expect(asList(s.Resource)).toEqual([channelArn("esxch-")]);
+    // The only grant of sts:AssumeRole on it in the template is the web app's policy (the other one, the
+    // control Lambda's, names the viewer role only: see the viewer role's test).
+    const grants = [...ofType("AWS::IAM::Policy"), ...ofType("AWS::IAM::ManagedPolicy")].filter(([, p]) =>
+      (p.Properties.PolicyDocument.Statement as Json[]).some(
+        (s) => asList(s.Action as string | string[]).includes("sts:AssumeRole") && JSON.stringify(s.Resource).includes(`"${masterId}"`),
+      ),
+    );
+    expect(grants).toHaveLength(1);
+    const [, web] = grants[0]!;
+    expect(web.Type).toBe("AWS::IAM::ManagedPolicy");
+    const assume = (web.Properties.PolicyDocument.Statement as Json[]).find((s) => s.Action === "sts:AssumeRole")!;
+    expect(assume.Resource).toEqual({ "Fn::GetAtt": [masterId, "Arn"] });
+    // The server names it to the app, which narrows every use to one session (tests/unit/speaker-credentials.test.ts).
+    const outputs = template.toJSON().Outputs as Json;
+    expect(outputs.KvsMasterRoleArn.Value).toEqual({ "Fn::GetAtt": [masterId, "Arn"] });
+  });
+
+  it("Amplify compute role: trusted by Amplify only for this account's apps (SourceAccount and SourceArn)", () => {
+    const [, role] = ofType("AWS::IAM::Role").find(([, r]) => r.Properties.Description === "Earshot Next app on Amplify Hosting (SSR compute role)")!;
+    const [statement] = role.Properties.AssumeRolePolicyDocument.Statement as Json[];
+    expect(statement!.Principal).toEqual({ Service: "amplify.amazonaws.com" });
+    expect(statement!.Condition.StringEquals["aws:SourceAccount"]).toEqual({ Ref: "AWS::AccountId" });
+    expect(JSON.stringify(statement!.Condition.ArnLike["aws:SourceArn"])).toMatch(/:amplify:.*:apps\/\*/);
   });
 });
 
@@ -411,7 +481,7 @@ describe("token key and outputs", () => {
     const outputs = template.toJSON().Outputs as Json;
     const joined = (outputs.NextAppEnv.Value["Fn::Join"][1] as unknown[]).filter((p): p is string => typeof p === "string").join("");
     const names = [...joined.matchAll(/"([A-Z][A-Z0-9_]+)":/g)].map((m) => m[1]);
-    for (const name of ["EARSHOT_MODE", "AWS_REGION", "EARSHOT_PUBLIC_URL", "EARSHOT_WS_URL", "EARSHOT_TABLE_PREFIX", "KVS_CHANNEL_PREFIX", "COGNITO_CLIENT_ID", "COGNITO_ISSUER", "COGNITO_IDENTITY_POOL_ID", "KVS_VIEWER_ROLE_ARN", "NEXTAUTH_URL"]) {
+    for (const name of ["EARSHOT_MODE", "AWS_REGION", "EARSHOT_PUBLIC_URL", "EARSHOT_WS_URL", "EARSHOT_TABLE_PREFIX", "KVS_CHANNEL_PREFIX", "COGNITO_CLIENT_ID", "COGNITO_ISSUER", "COGNITO_IDENTITY_POOL_ID", "KVS_VIEWER_ROLE_ARN", "KVS_MASTER_ROLE_ARN", "NEXTAUTH_URL"]) {
       expect(names, name).toContain(name);
     }
     for (const secret of ["EARSHOT_TOKEN_PRIVATE_KEY", "COGNITO_CLIENT_SECRET", "NEXTAUTH_SECRET"]) expect(names).not.toContain(secret);

@@ -227,11 +227,22 @@ export type SignalingAccess =
   /** The embedded relay: the grant goes in the URL as X-Earshot-Grant. */
   | { kind: "embedded"; endpoint: string }
   /**
-   * Kinesis Video Streams: credentials from the Cognito Identity Pool. Listeners
-   * use the basic flow (GetOpenIdToken, then AssumeRoleWithWebIdentity on
-   * `viewerRoleArn`); the speaker gets credentials of the pool's signed-in role.
+   * Kinesis Video Streams. A VIEWER gets `credentials` here: short-lived,
+   * scoped by an STS session policy to its one channel (ConnectAsViewer and
+   * the three look-ups, nothing else). The MASTER gets none here: the
+   * speaker's browser asks the app (/api/speaker/kvs-credentials?channel=),
+   * which scopes them to that session of theirs.
    */
-  | { kind: "kvs"; region: string; identityPoolId: string; viewerRoleArn: string };
+  | { kind: "kvs"; region: string; credentials?: KvsCredentials };
+
+/** Temporary AWS credentials handed to a browser. */
+export interface KvsCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  /** Epoch ms. */
+  expiration: number;
+}
 
 export interface MediaChannelGrant {
   shard: number;
@@ -321,7 +332,8 @@ export interface SegmentProcessedMessage {
  * Amazon Transcribe's streaming protocol (event-stream frames of 16 kHz
  * 16-bit PCM in, TranscriptEvents out). `local`: the embedded runtime's
  * endpoint, with a grant in the URL. `aws`: the browser presigns Transcribe's
- * URL with the speaker's identity-pool credentials. `off`: no server engine
+ * URL with the session-scoped credentials the app hands the speaker
+ * (/api/speaker/kvs-credentials?channel=`channelName`). `off`: no server engine
  * (the browser's Web Speech API may still be used).
  */
 export interface RecognizerMessage {
@@ -334,6 +346,8 @@ export interface RecognizerMessage {
   url?: string;
   region?: string;
   identityPoolId?: string;
+  /** `aws`: a signaling channel of the session, which names it when the browser asks the app for its credentials. */
+  channelName?: string;
   /** The seq the speaker's next final segment must have at least (start the Segmenter there after a reconnect). */
   nextSeq?: number;
 }

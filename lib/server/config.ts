@@ -77,8 +77,10 @@ const schema = z
     COGNITO_CLIENT_SECRET: z.string().min(1).optional(),
     COGNITO_ISSUER: url.optional(),
     COGNITO_IDENTITY_POOL_ID: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d:[0-9a-f-]{36}$/, "must be REGION:UUID").optional(),
-    /** The identity pool's guest role: listeners assume it with the basic auth flow (the enhanced flow's scope-down excludes KVS). */
+    /** The viewer role the control Lambda assumes, one channel per session policy, for listeners' KVS credentials. */
     KVS_VIEWER_ROLE_ARN: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]+$/, "must be an IAM role ARN").optional(),
+    /** The role the Next app assumes, scoped down to one session's channels, for the speaker's MASTER credentials. */
+    KVS_MASTER_ROLE_ARN: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]+$/, "must be an IAM role ARN").optional(),
     KVS_CHANNEL_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/).default("earshot-"),
 
     EARSHOT_SESSION_TTL_HOURS: positiveInt(12),
@@ -155,7 +157,7 @@ export interface Config {
   tokens: { privateKey?: string; publicKey?: string; issuer: string };
   auth: { secret?: string; url?: string };
   cognito: { clientId?: string; clientSecret?: string; issuer?: string; identityPoolId?: string };
-  kvs: { viewerRoleArn?: string; channelPrefix: string; viewersPerChannel: number; maxChannelsPerSession: number };
+  kvs: { viewerRoleArn?: string; masterRoleArn?: string; channelPrefix: string; viewersPerChannel: number; maxChannelsPerSession: number };
   sessionTtlSeconds: number;
   limits: {
     connectsPerMinute: number;
@@ -224,6 +226,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     kvs: {
       viewerRoleArn: e.KVS_VIEWER_ROLE_ARN,
+      masterRoleArn: e.KVS_MASTER_ROLE_ARN,
       channelPrefix: e.KVS_CHANNEL_PREFIX,
       viewersPerChannel: e.EARSHOT_VIEWERS_PER_CHANNEL,
       maxChannelsPerSession: e.EARSHOT_MAX_CHANNELS_PER_SESSION,

@@ -34,6 +34,8 @@ export interface SignalingClaims {
   /** MASTER: "MASTER"; VIEWER: the viewer's client id. */
   clientId: string;
   sessionId: string;
+  /** VIEWER: the control connection the grant was issued to (the relay refuses it once that connection no longer holds the slot). */
+  connectionId?: string;
 }
 
 /** Who may stream audio for recognition: the session's speaker. */
@@ -78,7 +80,7 @@ export class TokenSigner {
 
   async signalingGrant(claims: SignalingClaims, ttlSeconds = SIGNALING_GRANT_TTL_SECONDS): Promise<{ token: string; expiresAt: number }> {
     const now = Math.floor(Date.now() / 1000);
-    const token = await new SignJWT({ ch: claims.channel, role: claims.role, sid: claims.sessionId })
+    const token = await new SignJWT({ ch: claims.channel, role: claims.role, sid: claims.sessionId, ...(claims.connectionId ? { cid: claims.connectionId } : {}) })
       .setProtectedHeader({ alg: ALGORITHM, typ: "JWT" })
       .setIssuer(this.issuer)
       .setAudience(SIGNALING_GRANT_AUDIENCE)
@@ -147,7 +149,8 @@ export class TokenVerifier {
     if (typeof p.ch !== "string" || typeof p.sid !== "string" || (p.role !== "MASTER" && p.role !== "VIEWER")) {
       throw new EarshotError("UNAUTHORIZED", "The signaling grant is malformed.");
     }
-    return { channel: p.ch, role: p.role, clientId: p.sub, sessionId: p.sid };
+    if (p.cid !== undefined && typeof p.cid !== "string") throw new EarshotError("UNAUTHORIZED", "The signaling grant is malformed.");
+    return { channel: p.ch, role: p.role, clientId: p.sub, sessionId: p.sid, ...(p.cid ? { connectionId: p.cid } : {}) };
   }
 
   async verifyRecognitionGrant(token: string): Promise<RecognitionClaims> {

@@ -5,6 +5,7 @@ import type { ServerMessage } from "../../lib/core/protocol";
 import { createCoalescingNotifier, createControlPlane, pushStatus, type ControlPlane } from "../../lib/server/control/handlers";
 import { createLogger } from "../../lib/server/logger";
 import type { SpeechServices } from "../../lib/server/speech/ports";
+import { relayChannels } from "../../lib/server/embedded/relay-channels";
 
 /**
  * Starts the embedded runtime (control plane, relay, dynalite in memory) on an
@@ -190,9 +191,9 @@ export function attachSpeech(runtime: EmbeddedRuntime, speech: SpeechServices | 
   const plane = createControlPlane({
     ...deps,
     notifier: createCoalescingNotifier((sessionId) => pushStatus(deps, sessionId), 100),
-    channels: { ensure: async () => undefined, remove: async () => undefined },
+    // Grants as the runtime's; closing relay connections stays the runtime's own control plane's.
+    channels: relayChannels({ config: runtime.config, signer: runtime.services.signer }),
     verifier: runtime.services.verifier,
-    signer: runtime.services.signer,
     config: runtime.config,
     logger: createLogger("control"),
     speech,

@@ -82,9 +82,9 @@ async function startRelay(overrides: Partial<SignalingRelayOptions> = {}): Promi
       masterChanges.push([channel, connected]);
       events.emit("master", [channel, connected]);
     },
-    // Most tests connect many clients at once; the per-channel connect rate has its own test.
+    // Most tests connect many clients at once; the per-client connect rate has its own test.
     ...overrides,
-    limits: { connectsPerSecondPerChannel: 1000, ...overrides.limits },
+    limits: { connectsPerSecondPerClient: 1000, ...overrides.limits },
   });
   const server = http.createServer((_req, res) => {
     res.statusCode = 404;
@@ -458,13 +458,11 @@ describe("signaling relay: masters, viewers and the viewer cap", () => {
     expect(() => createSignalingRelay({ verifier, viewersPerChannel: 0, logger: createLogger("test") })).toThrow(RangeError);
   });
 
-  it("refuses a 4th connect to one channel within a second (ConnectAs* 3 TPS) with 429 and Retry-After", async () => {
+  it("refuses a client's 4th connect to a channel within a second (ConnectAs* 3 TPS) with 429 and Retry-After", async () => {
     let t = 1_000_000;
-    const h = await startRelay({ now: () => t, limits: { connectsPerSecondPerChannel: 3 } });
+    const h = await startRelay({ now: () => t, limits: { connectsPerSecondPerClient: 3 } });
     const channel = newChannel();
-    await Peer.open(h, { role: "MASTER", channel });
-    await Peer.open(h, { role: "VIEWER", channel, clientId: "a" });
-    await Peer.open(h, { role: "VIEWER", channel, clientId: "b" });
+    for (let i = 0; i < 3; i++) await Peer.open(h, { role: "VIEWER", channel, clientId: "c" });
     const refused = await refusedUpgrade(
       connectUrl(h.endpoint, { "X-Amz-ChannelARN": embeddedChannelArn(channel), "X-Amz-ClientId": "c", "X-Earshot-Grant": await grant("VIEWER", channel, "c") }),
     );
@@ -475,7 +473,30 @@ describe("signaling relay: masters, viewers and the viewer cap", () => {
     await Peer.open(h, { role: "VIEWER", channel: newChannel(), clientId: "c" });
     t += 1000;
     await Peer.open(h, { role: "VIEWER", channel, clientId: "c" });
-    expect(h.relay.stats().viewers).toBe(4);
+    expect(h.relay.stats().viewers).toBe(2);
+  });
+
+  it("does not let a listener reconnecting in a loop starve the master or other listeners (security review, finding 2)", async () => {
+    const t = 2_000_000; // pinned: everything below happens within one second
+    const h = await startRelay({ now: () => t, limits: { connectsPerSecondPerClient: 3 } });
+    const channel = newChannel();
+    const looper = await grant("VIEWER", channel, "looper");
+    const url = connectUrl(h.endpoint, { "X-Amz-ChannelARN": embeddedChannelArn(channel), "X-Amz-ClientId": "looper", "X-Earshot-Grant": looper });
+    let refusedLoops = 0;
+    for (let i = 0; i < 12; i++) {
+      try {
+        const raw = await openRaw(url);
+        raw.ws.close();
+      } catch {
+        refusedLoops++;
+      }
+    }
+    expect(refusedLoops).toBe(9); // the looper's own budget: 3 a second
+    // Before, the channel's one budget was spent: the master and every new listener got 429.
+    await Peer.open(h, { role: "MASTER", channel });
+    for (const id of ["fresh-1", "fresh-2", "fresh-3"]) await Peer.open(h, { role: "VIEWER", channel, clientId: id });
+    expect(h.relay.stats()).toMatchObject({ masters: 1 });
+    await vi.waitFor(() => expect(h.relay.stats().viewers).toBe(3));
   });
 });
 

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import { mockClient } from "aws-sdk-client-mock";
 import {
   DescribeSignalingChannelCommand,
@@ -8,7 +8,7 @@ import {
 import { GetIceServerConfigCommand, KinesisVideoSignalingClient } from "@aws-sdk/client-kinesis-video-signaling";
 import { Role } from "amazon-kinesis-video-streams-webrtc";
 import { endpointFor, kvsIceServers, kvsSignalingConfig, kvsStunUrl } from "@/lib/client/rtc/kvs-config";
-import { cognitoOpenIdToken, memoizeCredentials, resolveKvsSignaling } from "@/lib/client/rtc/kvs-cloud";
+import { memoizeCredentials, resolveKvsSignaling } from "@/lib/client/rtc/kvs-cloud";
 import { RtcError } from "@/lib/client/rtc/errors";
 
 const ARN = "arn:aws:kinesisvideo:eu-west-1:123456789012:channel/earshot-pure-psalm-481-0/1764100000000";
@@ -21,7 +21,11 @@ const TURN = [
   { Uris: [], Username: "ignored", Password: "x" },
 ];
 const CREDS = { accessKeyId: "AKIA", secretAccessKey: "secret", sessionToken: "token" };
-const ACCESS = { kind: "kvs", region: "eu-west-1", identityPoolId: "eu-west-1:00000000-0000-0000-0000-000000000000", viewerRoleArn: "arn:aws:iam::123456789012:role/viewer" } as const;
+/** A listener's access: the control plane hands out credentials scoped to its channel (security review, finding 8). */
+const VIEWER_CREDS = { accessKeyId: "ASIAVIEWER", secretAccessKey: "viewer-secret", sessionToken: "viewer-token", expiration: 1_900_000_000_000 };
+const ACCESS = { kind: "kvs", region: "eu-west-1", credentials: VIEWER_CREDS } as const;
+/** The MASTER's access names no credentials: the speaker's browser asks the app. */
+const MASTER_ACCESS = { kind: "kvs", region: "eu-west-1" } as const;
 
 describe("KVS responses → SignalingClient options and RTCConfiguration", () => {
   it("maps a viewer: WSS endpoint, STUN first, then each TURN server with its credentials", () => {
@@ -80,13 +84,13 @@ describe("resolveKvsSignaling (AWS clients mocked)", () => {
 
   it("skips DescribeSignalingChannel when the ARN is known; the speaker's credentials come from the app", async () => {
     const fetch = vi.fn(async () => new Response(JSON.stringify({ ...CREDS, expiration: Date.now() + 3_600_000 }), { status: 200 }));
-    const config = await resolveKvsSignaling(ACCESS, { shard: 2, channelName: "earshot-x-2", channelArn: ARN }, "MASTER", undefined, {
+    const config = await resolveKvsSignaling(MASTER_ACCESS, { shard: 2, channelName: "earshot-x-2", channelArn: ARN }, "MASTER", undefined, {
       fetch: fetch as unknown as typeof globalThis.fetch,
       speakerCredentialsUrl: "/api/speaker/kvs-credentials?t=1",
     });
     expect(kv.commandCalls(DescribeSignalingChannelCommand)).toHaveLength(0);
     expect(kv.commandCalls(GetSignalingChannelEndpointCommand)[0]!.args[0].input.SingleMasterChannelEndpointConfiguration?.Role).toBe("MASTER");
-    expect(fetch).toHaveBeenCalledWith("/api/speaker/kvs-credentials?t=1", { cache: "no-store" });
+    expect(fetch).toHaveBeenCalledWith("/api/speaker/kvs-credentials?t=1&channel=earshot-x-2", { cache: "no-store" });
     expect(config.clientConfig).toMatchObject({ role: Role.MASTER, credentials: CREDS });
   });
 
@@ -97,37 +101,30 @@ describe("resolveKvsSignaling (AWS clients mocked)", () => {
   });
 });
 
-describe("Cognito basic flow for guests", () => {
-  afterEach(() => {
-    vi.unstubAllGlobals();
-  });
-
-  it("GetId, then GetOpenIdToken, as unsigned JSON calls; the identity is remembered", async () => {
-    const store = new Map<string, string>();
-    vi.stubGlobal("localStorage", { getItem: (k: string) => store.get(k) ?? null, setItem: (k: string, v: string) => store.set(k, v), removeItem: (k: string) => store.delete(k) });
-    const calls: { target: string; body: unknown; url: string }[] = [];
-    const fetch = vi.fn(async (url: string, init: RequestInit) => {
-      const target = (init.headers as Record<string, string>)["X-Amz-Target"]!;
-      calls.push({ target, body: JSON.parse(String(init.body)), url });
-      const reply = target.endsWith("GetId") ? { IdentityId: "eu-west-1:guest-1" } : { Token: "open-id-token" };
-      return new Response(JSON.stringify(reply), { status: 200 });
+describe("listener credentials", () => {
+  it("a VIEWER signs every KVS call with the credentials the control plane gave it, and fetches none", async () => {
+    const kv = mockClient(KinesisVideoClient);
+    const kvs = mockClient(KinesisVideoSignalingClient);
+    kv.on(GetSignalingChannelEndpointCommand).resolves({ ResourceEndpointList: ENDPOINTS });
+    kvs.on(GetIceServerConfigCommand).resolves({ IceServerList: TURN });
+    const fetch = vi.fn();
+    const config = await resolveKvsSignaling(ACCESS, { shard: 0, channelName: "earshot-pure-psalm-481-0", channelArn: ARN }, "VIEWER", "v-1", {
+      fetch: fetch as unknown as typeof globalThis.fetch,
     });
-    const f = fetch as unknown as typeof globalThis.fetch;
-    expect(await cognitoOpenIdToken("eu-west-1", ACCESS.identityPoolId, f)).toBe("open-id-token");
-    expect(calls.map((c) => c.target)).toEqual(["AWSCognitoIdentityService.GetId", "AWSCognitoIdentityService.GetOpenIdToken"]);
-    expect(calls[0]!.url).toBe("https://cognito-identity.eu-west-1.amazonaws.com/");
-    expect(calls[0]!.body).toEqual({ IdentityPoolId: ACCESS.identityPoolId });
-    expect(calls[1]!.body).toEqual({ IdentityId: "eu-west-1:guest-1" });
-    await cognitoOpenIdToken("eu-west-1", ACCESS.identityPoolId, f);
-    expect(calls.map((c) => c.target).slice(2)).toEqual(["AWSCognitoIdentityService.GetOpenIdToken"]);
+    expect(fetch).not.toHaveBeenCalled();
+    const { expiration: _expiration, ...signing } = VIEWER_CREDS;
+    expect(config.clientConfig).toMatchObject({ role: Role.VIEWER, clientId: "v-1", credentials: signing });
+    const used = await kv.commandCalls(GetSignalingChannelEndpointCommand)[0]!.thisValue.config.credentials();
+    expect(used).toMatchObject({ ...signing, expiration: new Date(VIEWER_CREDS.expiration) });
+    kv.restore();
+    kvs.restore();
   });
 
-  it("forgets a remembered identity that Cognito refuses", async () => {
-    const store = new Map<string, string>([["earshot.cognitoIdentityId", "eu-west-1:gone"]]);
-    vi.stubGlobal("localStorage", { getItem: (k: string) => store.get(k) ?? null, setItem: (k: string, v: string) => store.set(k, v), removeItem: (k: string) => store.delete(k) });
-    const fetch = vi.fn(async () => new Response(JSON.stringify({ __type: "ResourceNotFoundException", message: "Identity not found" }), { status: 400 }));
-    await expect(cognitoOpenIdToken("eu-west-1", ACCESS.identityPoolId, fetch as unknown as typeof globalThis.fetch)).rejects.toThrow(/ResourceNotFoundException/);
-    expect(store.has("earshot.cognitoIdentityId")).toBe(false);
+  it("refuses a VIEWER access without credentials (the guest identity flow is gone)", async () => {
+    await expect(resolveKvsSignaling(MASTER_ACCESS, { shard: 0, channelName: "c", channelArn: ARN }, "VIEWER", "v-1")).rejects.toMatchObject({
+      name: "RtcError",
+      code: "CHANNEL_CONFIG",
+    });
   });
 
   it("reuses credentials until five minutes before they expire", async () => {

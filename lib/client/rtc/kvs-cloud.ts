@@ -9,15 +9,12 @@ import { kvsSignalingConfig, type KvsSignalingConfig, type SignalingRole } from 
  * the embedded pages.
  *
  * Credentials:
- * - VIEWER (listeners, no account): the Cognito Identity Pool's guest
- *   identity. Guest credentials from the enhanced flow
- *   (`fromCognitoIdentityPool`) are scoped down by Cognito to a service list
- *   without kinesisvideo, so with the viewer role the server names
- *   (`viewerRoleArn`) the basic flow is used: GetId and GetOpenIdToken
- *   (unsigned calls), then STS AssumeRoleWithWebIdentity on that role.
- * - MASTER (the signed-in speaker): credentials of the pool's signed-in role,
- *   from the app's `/api/speaker/kvs-credentials` (the server holds the
- *   speaker's Cognito ID token).
+ * - VIEWER (listeners, no account): the ones the control plane handed out
+ *   with the channel (`signaling.credentials`): short-lived, scoped by an STS
+ *   session policy to that one channel.
+ * - MASTER (the signed-in speaker): credentials from the app's
+ *   `/api/speaker/kvs-credentials?channel=`, which open only the channels of
+ *   that session, and only for its owner (an STS session policy).
  */
 
 export type KvsAccess = Extract<SignalingAccess, { kind: "kvs" }>;
@@ -29,8 +26,6 @@ export interface KvsResolveOptions {
   /** Where the speaker's KVS credentials come from (default /api/speaker/kvs-credentials). */
   speakerCredentialsUrl?: string;
 }
-
-const providers = new Map<string, AwsCredentialIdentityProvider>();
 
 /** Resolves the channel ARN, endpoints, ICE servers and credentials, and maps them to SignalingClient options. */
 export async function resolveKvsSignaling(
@@ -45,8 +40,8 @@ export async function resolveKvsSignaling(
   const credentialProvider =
     options.credentials ??
     (role === "MASTER"
-      ? speakerCredentials(options.speakerCredentialsUrl ?? "/api/speaker/kvs-credentials", fetchImpl)
-      : await guestCredentials(access, fetchImpl));
+      ? speakerCredentials(withChannel(options.speakerCredentialsUrl ?? "/api/speaker/kvs-credentials", channel.channelName), fetchImpl)
+      : viewerCredentials(access));
   try {
     const credentials = await credentialProvider();
     const region = access.region;
@@ -87,34 +82,36 @@ function asCredentials(c: AwsCredentialIdentity) {
   return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken };
 }
 
-async function guestCredentials(access: KvsAccess, fetchImpl: typeof fetch): Promise<AwsCredentialIdentityProvider> {
-  const key = `${access.identityPoolId}|${access.viewerRoleArn}`;
-  const cached = providers.get(key);
-  if (cached) return cached;
-  const { fromCognitoIdentityPool, fromWebToken } = await import("@aws-sdk/credential-providers");
-  let provider: AwsCredentialIdentityProvider;
-  if (access.viewerRoleArn) {
-    const roleArn = access.viewerRoleArn;
-    provider = async () => {
-      const token = await cognitoOpenIdToken(access.region, access.identityPoolId, fetchImpl);
-      return fromWebToken({ roleArn, webIdentityToken: token, roleSessionName: "earshot-listener", clientConfig: { region: access.region } })();
-    };
-  } else {
-    provider = fromCognitoIdentityPool({ identityPoolId: access.identityPoolId, clientConfig: { region: access.region } });
+/** A listener's credentials: as the control plane gave them with its channel (no other source). */
+function viewerCredentials(access: KvsAccess): AwsCredentialIdentityProvider {
+  const c = access.credentials;
+  if (!c?.accessKeyId || !c.secretAccessKey) {
+    throw new RtcError("CHANNEL_CONFIG", "The server gave no credentials for this channel; ask for the media channel again.");
   }
-  const memo = memoizeCredentials(provider);
-  providers.set(key, memo);
-  return memo;
+  const credentials: AwsCredentialIdentity = {
+    accessKeyId: c.accessKeyId,
+    secretAccessKey: c.secretAccessKey,
+    sessionToken: c.sessionToken,
+    expiration: new Date(c.expiration),
+  };
+  return async () => credentials;
 }
 
-let speakerProvider: { url: string; provider: AwsCredentialIdentityProvider } | undefined;
+/** The server scopes the speaker's credentials to one session: it names the session by a channel of it. */
+export function withChannel(url: string, channelName: string): string {
+  return `${url}${url.includes("?") ? "&" : "?"}channel=${encodeURIComponent(channelName)}`;
+}
+
+const speakerProviders = new Map<string, AwsCredentialIdentityProvider>();
 
 /**
- * The signed-in speaker's AWS credentials from the app (cloud only), reused
- * until close to expiry: KVS as MASTER, and Transcribe streaming.
+ * The signed-in speaker's AWS credentials from the app (cloud only), scoped
+ * by the server to one session (name it with `withChannel`), reused until
+ * close to expiry: KVS as MASTER, and Transcribe streaming.
  */
 export function speakerCredentials(url: string, fetchImpl: typeof fetch): AwsCredentialIdentityProvider {
-  if (speakerProvider?.url === url) return speakerProvider.provider;
+  const cached = speakerProviders.get(url);
+  if (cached) return cached;
   const provider = memoizeCredentials(async () => {
     const res = await fetchImpl(url, { cache: "no-store" });
     if (!res.ok) throw new RtcError("CHANNEL_CONFIG", `Could not get the speaker's KVS credentials (HTTP ${res.status}).`);
@@ -127,7 +124,7 @@ export function speakerCredentials(url: string, fetchImpl: typeof fetch): AwsCre
       expiration: typeof body.expiration === "number" ? new Date(body.expiration) : undefined,
     };
   });
-  speakerProvider = { url, provider };
+  speakerProviders.set(url, provider);
   return provider;
 }
 
@@ -142,60 +139,4 @@ export function memoizeCredentials(provider: AwsCredentialIdentityProvider, now:
     current = provider();
     return current;
   };
-}
-
-const IDENTITY_KEY = "earshot.cognitoIdentityId";
-
-/**
- * The Cognito basic (classic) flow for a guest: GetId, then GetOpenIdToken.
- * Both are unsigned JSON calls, so they need no AWS client here.
- */
-export async function cognitoOpenIdToken(region: string, identityPoolId: string, fetchImpl: typeof fetch = fetch): Promise<string> {
-  const call = async <T>(target: "GetId" | "GetOpenIdToken", body: Record<string, string>): Promise<T> => {
-    const res = await fetchImpl(`https://cognito-identity.${region}.amazonaws.com/`, {
-      method: "POST",
-      headers: { "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": `AWSCognitoIdentityService.${target}` },
-      body: JSON.stringify(body),
-    });
-    const json = (await res.json().catch(() => ({}))) as T & { __type?: string; message?: string };
-    if (!res.ok) throw new RtcError("CHANNEL_CONFIG", `Cognito ${target} failed: ${json.__type ?? res.status} ${json.message ?? ""}`.trim());
-    return json;
-  };
-  let identityId = readStored(IDENTITY_KEY);
-  if (!identityId) {
-    identityId = (await call<{ IdentityId?: string }>("GetId", { IdentityPoolId: identityPoolId })).IdentityId;
-    if (!identityId) throw new RtcError("CHANNEL_CONFIG", "Cognito GetId returned no identity.");
-    writeStored(IDENTITY_KEY, identityId);
-  }
-  try {
-    const { Token } = await call<{ Token?: string }>("GetOpenIdToken", { IdentityId: identityId });
-    if (!Token) throw new RtcError("CHANNEL_CONFIG", "Cognito GetOpenIdToken returned no token.");
-    return Token;
-  } catch (error) {
-    // A remembered identity may have been deleted: forget it, so the next attempt starts over.
-    removeStored(IDENTITY_KEY);
-    throw error;
-  }
-}
-
-function readStored(key: string): string | undefined {
-  try {
-    return globalThis.localStorage?.getItem(key) ?? undefined;
-  } catch {
-    return undefined;
-  }
-}
-function writeStored(key: string, value: string): void {
-  try {
-    globalThis.localStorage?.setItem(key, value);
-  } catch {
-    // storage blocked: a new identity next time
-  }
-}
-function removeStored(key: string): void {
-  try {
-    globalThis.localStorage?.removeItem(key);
-  } catch {
-    // nothing to forget
-  }
 }

@@ -14,7 +14,8 @@ import type { SignalingRole } from "./kvs-config";
  *   `X-Earshot-Grant` (docs/SIGNALING.md). No ICE servers: on loopback and
  *   on a LAN host candidates connect.
  * - kvs: real Kinesis Video Streams (kvs-cloud.ts, loaded on demand): SigV4
- *   with Cognito credentials, endpoints and TURN servers from the KVS APIs.
+ *   with the credentials the server scoped to the channel (a listener's come
+ *   with it; the speaker's from the app), endpoints and TURN servers from the KVS APIs.
  */
 
 export type { SignalingRole };

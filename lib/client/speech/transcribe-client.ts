@@ -1,7 +1,7 @@
 import { SigV4RequestSigner } from "amazon-kinesis-video-streams-webrtc";
 import type { RecognizerMessage } from "../../core/protocol";
 import { decodeTranscribeFrame, encodeAudioEvent, EventStreamError, type TranscribeResult } from "../../core/transcribe-protocol";
-import { speakerCredentials } from "../rtc/kvs-cloud";
+import { speakerCredentials, withChannel } from "../rtc/kvs-cloud";
 import type { OpenTranscribe, TranscribeConnection, TranscribeHandlers } from "./recognition";
 
 /**
@@ -10,7 +10,7 @@ import type { OpenTranscribe, TranscribeConnection, TranscribeHandlers } from ".
  * TranscriptEvents in as recogniser results. One client for both ends the
  * control plane may name in `getRecognizer`: the embedded runtime's
  * /transcribe endpoint (a grant in the URL) and Amazon Transcribe (a URL
- * presigned here with the speaker's identity-pool credentials).
+ * presigned here with the speaker's session-scoped credentials from the app).
  */
 
 /** The part of the WebSocket API the stream uses (the browser's, or `ws` in Node benchmarks and tests). */
@@ -163,15 +163,27 @@ export function presignTranscribeUrl(options: { region: string; languageCode: st
 
 /**
  * SpeakerRecognition's port: opens the stream the control plane named.
- * `local`: the URL as given; `aws`: presigned with the speaker's credentials
- * (/api/speaker/kvs-credentials, the identity pool's signed-in role).
+ * `local`: the URL as given; `aws`: presigned with the speaker's credentials,
+ * asked for as the MASTER asks (/api/speaker/kvs-credentials with a channel
+ * of the session: the master role's, scoped by the app to this session).
  */
-export const openTranscribe: OpenTranscribe = async (recognizer: RecognizerMessage, handlers: TranscribeHandlers) => {
-  if (recognizer.engine === "local" && recognizer.url) return openTranscribeStream(recognizer.url, handlers);
+export const openTranscribe: OpenTranscribe = (recognizer: RecognizerMessage, handlers: TranscribeHandlers) =>
+  openTranscribeWith(recognizer, handlers);
+
+/** openTranscribe with its fetch and socket factory given (tests). */
+export async function openTranscribeWith(
+  recognizer: RecognizerMessage,
+  handlers: TranscribeHandlers,
+  fetchImpl: typeof fetch = fetch,
+  socketFactory: SocketFactory = browserSocket,
+  credentialsUrl = "/api/speaker/kvs-credentials",
+): Promise<TranscribeConnection> {
+  if (recognizer.engine === "local" && recognizer.url) return openTranscribeStream(recognizer.url, handlers, socketFactory);
   if (recognizer.engine === "aws" && recognizer.region) {
-    const credentials = await speakerCredentials("/api/speaker/kvs-credentials", fetch)();
+    if (!recognizer.channelName) throw new TranscribeStreamError("The server named no channel of the session to ask for credentials with.", "Unavailable");
+    const credentials = await speakerCredentials(withChannel(credentialsUrl, recognizer.channelName), fetchImpl)();
     const url = await presignTranscribeUrl({ region: recognizer.region, languageCode: recognizer.languageCode, sampleRate: recognizer.sampleRate, credentials });
-    return openTranscribeStream(url, handlers);
+    return openTranscribeStream(url, handlers, socketFactory);
   }
   throw new TranscribeStreamError("The server has no recogniser for this session.", "Unavailable");
 };

@@ -12,7 +12,5 @@ declare module "next-auth" {
 declare module "next-auth/jwt" {
   interface JWT {
     speakerId?: string;
-    /** Cloud: the speaker's Cognito ID token, exchanged for KVS master credentials. */
-    cognitoIdToken?: string;
   }
 }

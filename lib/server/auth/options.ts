@@ -7,7 +7,24 @@ import { getConfig, type Config } from "../config";
 import { createLogger } from "../logger";
 import { getServices } from "../services";
 import { MAX_PASSWORD_LENGTH, normalizeEmail } from "./speakers";
-import { verifyAgainstDummy, verifyPassword } from "./passwords";
+import { passwordChecks, verifyAgainstDummy, verifyPassword } from "./passwords";
+import { clientIp } from "../http/client-ip";
+
+/** next-auth hands authorize() the request's headers as a plain object. */
+function requestHeaders(raw: unknown): Headers {
+  const headers = new Headers();
+  if (raw && typeof raw === "object") {
+    for (const [name, value] of Object.entries(raw as Record<string, unknown>)) {
+      try {
+        if (typeof value === "string") headers.set(name, value);
+        else if (Array.isArray(value)) headers.set(name, value.filter((v) => typeof v === "string").join(", "));
+      } catch {
+        // a name or value Headers refuses: not one the client IP is read from
+      }
+    }
+  }
+  return headers;
+}
 
 /**
  * next-auth for speakers. JWT sessions in both modes; embedded checks the
@@ -16,8 +33,16 @@ import { verifyAgainstDummy, verifyPassword } from "./passwords";
 
 const log = createLogger("auth");
 
-/** Sign-in attempts per email address per window (slows online guessing). */
-export const SIGNIN_ATTEMPTS_PER_WINDOW = 10;
+/**
+ * Sign-in attempts per window (slow online guessing). Counted before the
+ * password is checked, so a burst cannot overrun them, and never per email
+ * alone: a stranger who spends an account's budget from their address does
+ * not lock its owner out from theirs.
+ * - per client IP, whatever the email (one address trying many accounts);
+ * - per email and client IP (one address guessing one account).
+ */
+export const SIGNIN_ATTEMPTS_PER_IP = 30;
+export const SIGNIN_ATTEMPTS_PER_EMAIL_AND_IP = 10;
 export const SIGNIN_WINDOW_SECONDS = 5 * 60;
 
 /** The error code a failed sign-in reports when it was refused for rate limiting (shown on /signin). */
@@ -34,24 +59,30 @@ function credentialsProvider(): Provider {
       email: { label: "Email", type: "email" },
       password: { label: "Password", type: "password" },
     },
-    async authorize(credentials) {
+    async authorize(credentials, req) {
       const email = normalizeEmail(credentials?.email ?? "");
       const password = credentials?.password ?? "";
       // One generic failure (null) for every bad input: no hint which part was wrong.
       if (!email || password.length === 0 || password.length > MAX_PASSWORD_LENGTH) return null;
-      const { store } = await getServices();
+      const { store, config } = await getServices();
+      const ip = clientIp(requestHeaders(req?.headers), { trustProxy: config.trustProxy });
       try {
-        await store.enforce(`signin:${email}`, SIGNIN_ATTEMPTS_PER_WINDOW, SIGNIN_WINDOW_SECONDS, "sign-in attempts");
+        await store.enforce(`signin-ip:${ip}`, SIGNIN_ATTEMPTS_PER_IP, SIGNIN_WINDOW_SECONDS, "sign-in attempts");
+        await store.enforce(`signin:${email}#${ip}`, SIGNIN_ATTEMPTS_PER_EMAIL_AND_IP, SIGNIN_WINDOW_SECONDS, "sign-in attempts");
       } catch (error) {
         if (isEarshotError(error) && error.code === "RATE_LIMIT_EXCEEDED") {
-          log.warn("sign-in rate limited", { retryAfter: error.retryAfter });
+          log.warn("sign-in rate limited", { ip, retryAfter: error.retryAfter });
           throw new Error(SIGNIN_RATE_LIMITED);
         }
         throw error;
       }
       const speaker = await store.getSpeaker(email);
-      const ok = speaker ? await verifyPassword(password, speaker.passwordHash) : await verifyAgainstDummy(password);
-      if (!speaker || !ok) return null;
+      const checked = await passwordChecks.run(() => (speaker ? verifyPassword(password, speaker.passwordHash) : verifyAgainstDummy(password)));
+      if (!checked) {
+        log.warn("sign-in refused: too many password checks waiting", { ip });
+        throw new Error(SIGNIN_RATE_LIMITED);
+      }
+      if (!speaker || !checked.value) return null;
       return { id: speaker.speakerId, email: speaker.email, name: speaker.name };
     },
   });
@@ -72,21 +103,21 @@ export function buildAuthOptions(config: Config): AuthOptions {
   const cognito = config.mode === "cloud" ? cognitoProvider(config) : undefined;
   return {
     secret: config.auth.secret,
+    // Secure cookies whenever the site is https: a configured https URL, or (next-auth's own rule,
+    // when the host is trusted) X-Forwarded-Proto: https from a trusted proxy.
+    ...(config.auth.url?.startsWith("https://") ? { useSecureCookies: true } : {}),
     session: { strategy: "jwt", maxAge: SESSION_MAX_AGE_SECONDS },
     jwt: { maxAge: SESSION_MAX_AGE_SECONDS },
     providers: config.mode === "embedded" ? [credentialsProvider()] : cognito ? [cognito] : [],
     pages: { signIn: "/signin", error: "/signin" },
     callbacks: {
-      async jwt({ token, user, account }) {
+      async jwt({ token, user }) {
         // `user` is present only on sign-in: credentials give the speakers row, Cognito its profile (`sub`).
         if (user) {
           token.speakerId = user.id;
           token.email = user.email ?? token.email;
           token.name = user.name ?? token.name;
         }
-        // Cloud: keep Cognito's ID token (inside the encrypted session cookie, never sent to the page)
-        // so /api/speaker/kvs-credentials can exchange it for the speaker role's KVS credentials.
-        if (account?.provider === "cognito" && typeof account.id_token === "string") token.cognitoIdToken = account.id_token;
         return token;
       },
       async session({ session, token }) {

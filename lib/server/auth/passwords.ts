@@ -79,3 +79,44 @@ export async function verifyAgainstDummy(password: string): Promise<false> {
   await verifyPassword(password, await dummy);
   return false;
 }
+
+/**
+ * Bounds how much scrypt work runs at once. Each verification takes ~32 MB
+ * and tens of milliseconds on a thread of libuv's pool, which the store
+ * (LevelDB) and file I/O share: a burst of sign-ins from many addresses must
+ * not stall everything else. Past `maxQueued` waiting, a check is refused at
+ * once (the caller answers "too many attempts, try again"): load shedding,
+ * for moments, never a lock-out.
+ */
+export class WorkLimit {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+  /** The most that ran at once (tests, benchmarks). */
+  peak = 0;
+
+  constructor(
+    readonly maxConcurrent: number,
+    readonly maxQueued: number,
+  ) {}
+
+  /** Runs `work` when a slot is free; undefined (nothing run) when the queue is full. */
+  async run<T>(work: () => Promise<T>): Promise<{ value: T } | undefined> {
+    if (this.running >= this.maxConcurrent) {
+      if (this.waiting.length >= this.maxQueued) return undefined;
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    } else {
+      this.running++;
+    }
+    this.peak = Math.max(this.peak, this.running);
+    try {
+      return { value: await work() };
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next(); // the slot passes straight to the next in line
+      else this.running--;
+    }
+  }
+}
+
+/** Password checks of this process: two at once (of libuv's four threads), 32 waiting. */
+export const passwordChecks = new WorkLimit(2, 32);

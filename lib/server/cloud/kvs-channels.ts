@@ -7,7 +7,8 @@ import {
 } from "@aws-sdk/client-kinesis-video";
 import { EarshotError } from "../../core/errors";
 import { channelName } from "../../core/signaling";
-import type { Logger, MediaChannels } from "../control/ports";
+import type { Logger, MediaAccess, MediaAccessRequest, MediaChannels } from "../control/ports";
+import { createViewerCredentials, type ViewerCredentials } from "./viewer-credentials";
 
 /**
  * MediaChannels on Kinesis Video Streams: one SINGLE_MASTER signaling channel
@@ -16,6 +17,10 @@ import type { Logger, MediaChannels } from "../control/ports";
  *
  * Idempotent both ways: creating a channel that exists is fine (it is waited
  * for until ACTIVE), deleting one that does not exist is fine.
+ *
+ * Access: the channel names (browsers look up the ARN), and for a VIEWER
+ * credentials that open only its one channel (viewer-credentials.ts); the
+ * MASTER asks the Next app for its own (speaker-credentials.ts).
  */
 
 export interface KvsChannelsOptions {
@@ -27,6 +32,8 @@ export interface KvsChannelsOptions {
   pollMs?: number;
   /** Seconds KVS keeps an undelivered signaling message (5-120). */
   messageTtlSeconds?: number;
+  /** Issues listeners' channel-scoped credentials; forRegion makes it from `viewerRoleArn`. */
+  viewerCredentials?: ViewerCredentials;
 }
 
 const errorName = (error: unknown): string | undefined => (error instanceof Error ? error.name : undefined);
@@ -44,8 +51,21 @@ export class KvsChannels implements MediaChannels {
     this.pollMs = options.pollMs ?? 500;
   }
 
-  static forRegion(region: string, options: KvsChannelsOptions): KvsChannels {
-    return new KvsChannels(new KinesisVideoClient({ region }), options);
+  /** `viewerRoleArn` (KVS_VIEWER_ROLE_ARN): the role assumed, per channel, for listeners' credentials. */
+  static forRegion(region: string, options: KvsChannelsOptions & { viewerRoleArn?: string }): KvsChannels {
+    const { viewerRoleArn, ...rest } = options;
+    const viewerCredentials = rest.viewerCredentials ?? (viewerRoleArn ? createViewerCredentials({ roleArn: viewerRoleArn, region }) : undefined);
+    return new KvsChannels(new KinesisVideoClient({ region }), { ...rest, viewerCredentials });
+  }
+
+  async access({ sessionId, role, shards }: MediaAccessRequest): Promise<MediaAccess> {
+    const channels = shards.map((shard) => ({ shard, channelName: channelName(this.options.prefix, sessionId, shard) }));
+    const region = await this.client.config.region();
+    if (role === "MASTER") return { channels, signaling: { kind: "kvs", region } };
+    if (!this.options.viewerCredentials) throw new EarshotError("INTERNAL_ERROR", "KVS_VIEWER_ROLE_ARN is not configured: listeners cannot get credentials.");
+    if (channels.length !== 1) throw new EarshotError("INTERNAL_ERROR", "A viewer is given exactly one channel.");
+    const credentials = await this.options.viewerCredentials.forChannel(channels[0]!.channelName);
+    return { channels, signaling: { kind: "kvs", region, credentials } };
   }
 
   /** The channel names of shards 0..count-1. */

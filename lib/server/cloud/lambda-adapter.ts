@@ -68,7 +68,8 @@ async function startRuntime(options: LambdaAdapterOptions): Promise<Runtime> {
   setLogLevel(config.logLevel);
   const logger = options.logger ?? createLogger("lambda");
   const services = await buildServices(config);
-  const channels = KvsChannels.forRegion(config.aws.region, { prefix: config.kvs.channelPrefix, logger });
+  // Viewer credentials are cached per channel for the container's life (a few minutes each).
+  const channels = KvsChannels.forRegion(config.aws.region, { prefix: config.kvs.channelPrefix, logger, viewerRoleArn: config.kvs.viewerRoleArn });
   const speech = await createSpeechServices(config, { logger });
   const clients = new Map<string, ApiGatewayConnections>();
   return {
@@ -154,7 +155,6 @@ function invocationScope(rt: Runtime, endpoint: string): InvocationScope {
   const deps: ControlPlaneDeps = {
     store: rt.services.store,
     verifier: rt.services.verifier,
-    signer: rt.services.signer,
     connections,
     notifier,
     channels: rt.channels,

@@ -8,20 +8,17 @@ import {
   type BroadcastState,
   type ClientMessage,
   type ClientMessageOf,
-  type MediaChannelGrant,
-  type MediaChannelMessage,
   type ServerMessage,
 } from "../../core/protocol";
 import { languageDistribution, shardViewersAttribute, type ConnectionItem, type SessionItem } from "../../core/schema";
 import { isValidSessionId } from "../../core/session-id";
-import { channelName, embeddedChannelArn } from "../../core/signaling";
 import { TRANSCRIPT_LIMITS, canRecognize, translatable, sessionOffers, type LanguageOffer, type SessionRecognizer, type SpeechEngines } from "../../core/speech";
 import { SpeechPipeline } from "../speech/pipeline";
 import type { SpeechServices } from "../speech/ports";
 import { getRecognizer, submitTranscript, type TranscriptContext } from "./transcript";
 import type { Config } from "../config";
 import type { Store } from "../store/store";
-import type { SpeakerClaims, TokenSigner, TokenVerifier } from "../tokens";
+import type { SpeakerClaims, TokenVerifier } from "../tokens";
 import type { ConnectionPort, ControlEvent, ControlResult, Logger, MediaChannels, StatusNotifier } from "./ports";
 
 /**
@@ -36,8 +33,6 @@ export interface ControlPlaneDeps {
   notifier: StatusNotifier;
   channels: MediaChannels;
   verifier: TokenVerifier;
-  /** Mints embedded signaling grants; absent in the cloud (KVS uses IAM). */
-  signer?: TokenSigner;
   config: Config;
   logger: Logger;
   /** The speech engines (translation, synthesis, the recogniser's URL). Absent: every engine is off. */
@@ -239,6 +234,10 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
       if (old.joinedLanguage || old.channelIndex !== undefined) {
         await countOrUndo(old.sessionId, languages, shards, undo);
         if (old.joinedLanguage) notifier.countsChanged(old.sessionId);
+      }
+      // The slot is given back: so is the relay connection (and the grant) that held it.
+      if (old.channelIndex !== undefined && old.viewerClientId) {
+        await deps.channels.releaseViewer?.(old.sessionId, old.channelIndex, old.viewerClientId);
       }
     } else {
       const session = await store.setSpeakerConnection(old.sessionId, undefined, old.connectionId);
@@ -545,31 +544,10 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
 
   // ----- media channels
 
-  function signalingAccess(): MediaChannelMessage["signaling"] {
-    if (config.mode === "cloud") {
-      return {
-        kind: "kvs",
-        region: config.aws.region,
-        identityPoolId: config.cognito.identityPoolId ?? "",
-        viewerRoleArn: config.kvs.viewerRoleArn ?? "",
-      };
-    }
-    const base = config.publicUrl.replace(/^http/, "ws");
-    return { kind: "embedded", endpoint: `${base}/kvs` };
-  }
-
-  async function grantFor(sessionId: string, shard: number, role: "MASTER" | "VIEWER", clientId: string): Promise<MediaChannelGrant> {
-    const name = channelName(config.kvs.channelPrefix, sessionId, shard);
-    if (config.mode === "cloud" || !deps.signer) return { shard, channelName: name };
-    const { token, expiresAt } = await deps.signer.signalingGrant({ channel: name, role, clientId, sessionId });
-    return { shard, channelName: name, channelArn: embeddedChannelArn(name), grant: token, grantExpiresAt: expiresAt };
-  }
-
   async function masterChannels(session: SessionItem, requestId?: string): Promise<ServerMessage> {
-    const channels = await Promise.all(
-      Array.from({ length: session.channelCount }, (_, shard) => grantFor(session.sessionId, shard, "MASTER", "MASTER")),
-    );
-    return { type: "mediaChannel", requestId, sessionId: session.sessionId, role: "MASTER", channels, signaling: signalingAccess() };
+    const shards = Array.from({ length: session.channelCount }, (_, shard) => shard);
+    const { channels, signaling } = await deps.channels.access({ sessionId: session.sessionId, role: "MASTER", shards, clientId: "MASTER" });
+    return { type: "mediaChannel", requestId, sessionId: session.sessionId, role: "MASTER", channels, signaling };
   }
 
   /** Finds a shard with room for one more viewer, opening a new one when all are full. */
@@ -624,15 +602,9 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
         if (latest?.speakerConnectionId) await postOrForget(latest.speakerConnectionId, await masterChannels(latest));
       }
     }
-    await reply({
-      type: "mediaChannel",
-      requestId: msg.requestId,
-      sessionId,
-      role: "VIEWER",
-      clientId,
-      channels: [await grantFor(sessionId, shard, "VIEWER", clientId)],
-      signaling: signalingAccess(),
-    });
+    // Embedded: a relay grant bound to this connection; cloud: credentials scoped to this one channel.
+    const { channels, signaling } = await deps.channels.access({ sessionId, role: "VIEWER", shards: [shard], clientId, connectionId: event.connectionId });
+    await reply({ type: "mediaChannel", requestId: msg.requestId, sessionId, role: "VIEWER", clientId, channels, signaling });
   };
 
   const pipeline = new SpeechPipeline({ store, connections, speech: deps.speech, logger, forget: disconnect });

@@ -1,5 +1,5 @@
 import type { ErrorBody } from "../../core/errors";
-import type { ServerMessage } from "../../core/protocol";
+import type { MediaChannelGrant, ServerMessage, SignalingAccess } from "../../core/protocol";
 
 /**
  * What the control-plane handlers need from the runtime around them. The
@@ -56,5 +56,35 @@ export interface Logger {
  */
 export interface MediaChannels {
   ensure(sessionId: string, count: number): Promise<void>;
+  /** The session ended: its channels go (cloud), its relay connections are closed (embedded). */
   remove(sessionId: string, count: number): Promise<void>;
+  /**
+   * A listener gave its viewer slot back (left, was replaced, disconnected):
+   * the embedded relay closes the connection it holds with that client id.
+   * Absent in the cloud (KVS cannot close one viewer; its credentials lapse).
+   */
+  releaseViewer?(sessionId: string, shard: number, clientId: string): Promise<void>;
+  /**
+   * How a client reaches the channels it was given: one entry per shard, and
+   * the signaling access. Embedded: relay grants (a VIEWER's bound to its
+   * control connection) and the relay's URL. Cloud: the channel names, and
+   * for a VIEWER credentials scoped to its one channel (an STS session
+   * policy), so it cannot reach another channel past grants and counts.
+   */
+  access(request: MediaAccessRequest): Promise<MediaAccess>;
+}
+
+export interface MediaAccessRequest {
+  sessionId: string;
+  role: "MASTER" | "VIEWER";
+  shards: readonly number[];
+  /** "MASTER", or the viewer's client id. */
+  clientId: string;
+  /** A VIEWER's control connection (its grant is good only while that connection holds the slot). */
+  connectionId?: string;
+}
+
+export interface MediaAccess {
+  channels: MediaChannelGrant[];
+  signaling: SignalingAccess;
 }

@@ -3,6 +3,7 @@ import type { LanguageCode } from "../../core/languages";
 import type { ClientMessageOf, ServerMessage } from "../../core/protocol";
 import type { ConnectionItem, SessionItem } from "../../core/schema";
 import { TRANSCRIBE_LANGUAGE_CODES, TRANSCRIBE_SAMPLE_RATE } from "../../core/transcribe-protocol";
+import { channelName } from "../../core/signaling";
 import { TRANSCRIPT_LIMITS, canRecognize, type Segment, type SpeechEngines } from "../../core/speech";
 import type { Config } from "../config";
 import type { SpeechPipeline } from "../speech/pipeline";
@@ -75,7 +76,14 @@ export async function getRecognizer(
     return;
   }
   if (engines.asr === "aws") {
-    await reply({ ...base, engine: "aws", region: ctx.config.aws.region, identityPoolId: ctx.config.cognito.identityPoolId ?? "" });
+    await reply({
+      ...base,
+      engine: "aws",
+      region: ctx.config.aws.region,
+      identityPoolId: ctx.config.cognito.identityPoolId ?? "",
+      // The app scopes the speaker's credentials to the session a channel of it names.
+      channelName: channelName(ctx.config.kvs.channelPrefix, session.sessionId, 0),
+    });
     return;
   }
   const url = await ctx.speech?.recognizerUrl?.(session.sessionId, session.speakerId);

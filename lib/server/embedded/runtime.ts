@@ -8,14 +8,16 @@ import { loadConfig, resetConfig, type Config } from "../config";
 import { buildServices, type Services } from "../services";
 import { MemoryCounters, processRateCounters } from "../store/store";
 import { createControlPlane, createCoalescingNotifier, pushStatus, type ControlPlane } from "../control/handlers";
-import type { MediaChannels } from "../control/ports";
 import { createLogger, setLogLevel } from "../logger";
 import { generateKeyPairPem } from "../tokens";
 import { ensureDemoSpeaker } from "../auth/speakers";
 import { CLIENT_IP_HEADER } from "../http/client-ip";
 import { EmbeddedGateway } from "./gateway";
 import { embeddedPaths, ensureTables, startLocalDynamo, type LocalDynamo } from "./local-dynamo";
-import { createSignalingRelay } from "./signaling-relay";
+import { createSignalingRelay, type SignalingRelay } from "./signaling-relay";
+import { createGrantCheck } from "./grant-check";
+import { createUpgradeRouter, type UpgradeHandler } from "./upgrade-router";
+import { relayChannels } from "./relay-channels";
 import { reachableUrl, type Interfaces } from "./network";
 import { createSpeechServices, pocketsphinxRecognizer, type ManagedSpeechServices } from "../speech/engines";
 import { TRANSCRIBE_PATH, createTranscribeEndpoint, type TranscribeEndpoint } from "../speech/transcribe-server";
@@ -50,6 +52,7 @@ export interface EmbeddedRuntime {
   gateway: EmbeddedGateway;
   /** The speech engines started from config (local engines not installed: off, with notices). */
   speech: ManagedSpeechServices;
+  relay: SignalingRelay;
   url: string;
   port: number;
   /** Where `url` came from: EARSHOT_PUBLIC_URL, the LAN address (other devices can open it), or only loopback. */
@@ -76,8 +79,6 @@ async function loadOrCreateSecrets(config: Config): Promise<Secrets> {
   return secrets;
 }
 
-const noChannels: MediaChannels = { ensure: async () => undefined, remove: async () => undefined };
-
 export async function startEmbedded(options: EmbeddedOptions = {}): Promise<EmbeddedRuntime> {
   const env = options.env ?? process.env;
   const web = options.web ?? "prod";
@@ -85,6 +86,7 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
   const first = loadConfig(env);
   if (first.mode !== "embedded") throw new Error("EARSHOT_MODE=cloud: the embedded runtime does not run in cloud mode (deploy with infra/).");
   setLogLevel(first.logLevel);
+  const operatorPublicUrl = first.publicUrlSource === "configured" ? first.publicUrl : undefined;
 
   const dynamo: LocalDynamo = await startLocalDynamo(first.data);
   const secrets = await loadOrCreateSecrets(first);
@@ -113,8 +115,11 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
   env.EARSHOT_TOKEN_PRIVATE_KEY ??= secrets.privateKey;
   env.EARSHOT_TOKEN_PUBLIC_KEY ??= secrets.publicKey;
   env.NEXTAUTH_SECRET ??= secrets.nextAuthSecret;
-  // Sign-in works under whatever host the browser used (localhost, 127.0.0.1, a LAN address):
+  // An operator who configured the public URL gets exactly that as next-auth's origin (sign-in
+  // callbacks and redirects never take another host; https there means Secure cookies). Without
+  // one, sign-in works under whatever host the browser used (localhost, 127.0.0.1, a LAN address):
   // next-auth takes its origin from the Host header, which this server alone fills (see below).
+  if (!env.NEXTAUTH_URL && operatorPublicUrl) env.NEXTAUTH_URL = operatorPublicUrl;
   if (!env.NEXTAUTH_URL) env.AUTH_TRUST_HOST = "true";
   // Next's route handlers read process.env; without the web app, the env stays the caller's own.
   if (web !== "none" && env !== process.env) Object.assign(process.env, env);
@@ -161,12 +166,21 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
   });
   const deps = { store: services.store, connections: gateway };
   const notifier = createCoalescingNotifier((sessionId) => pushStatus(deps, sessionId), 100, log);
+  const relay = createSignalingRelay({
+    verifier: services.verifier,
+    // Grants are good only while their session runs and their listener holds the slot.
+    authorize: createGrantCheck(services.store, config.kvs.channelPrefix),
+    viewersPerChannel: config.kvs.viewersPerChannel,
+    limits: { maxConnectionMs: config.signaling.maxConnectionSeconds * 1000 },
+    logger: createLogger("relay"),
+  });
+  // The relay makes channels on first use; what the control plane releases, it closes.
+  const channels = relayChannels({ config, signer: services.signer, relay });
   const plane = createControlPlane({
     ...deps,
     notifier,
-    channels: noChannels,
+    channels,
     verifier: services.verifier,
-    signer: services.signer,
     config,
     logger: createLogger("control"),
     speech,
@@ -188,12 +202,6 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
       .finally(() => (sweeping = false));
   }, config.sweepIntervalSeconds * 1000);
   sweeper.unref();
-  const relay = createSignalingRelay({
-    verifier: services.verifier,
-    viewersPerChannel: config.kvs.viewersPerChannel,
-    limits: { maxConnectionMs: config.signaling.maxConnectionSeconds * 1000 },
-    logger: createLogger("relay"),
-  });
 
   let nextHandler: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | undefined;
   let nextUpgrade: ((req: IncomingMessage, socket: Duplex, head: Buffer) => Promise<void>) | undefined;
@@ -231,17 +239,32 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
     }
     res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: { code: "NOT_FOUND", message: "This runtime serves /ws and /kvs only." } }));
   });
-  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const path = (req.url ?? "/").split("?")[0];
-    if (path === "/ws") return gateway.handleUpgrade(req, socket, head);
-    if (path === "/kvs") return relay.handleUpgrade(req, socket, head);
-    if (path === TRANSCRIBE_PATH && transcribe) return transcribe.handleUpgrade(req, socket, head);
-    if (nextUpgrade) return void nextUpgrade(req, socket, head);
-    socket.destroy();
+  // Unknown paths are refused at once (404); in dev, Next's hot-reload socket still reaches Next.
+  const localTranscribe = transcribe;
+  const transcribeEndpoint: UpgradeHandler | undefined = localTranscribe
+    ? (req, socket, head) => localTranscribe.handleUpgrade(req, socket, head)
+    : undefined;
+  const routeUpgrade = createUpgradeRouter({
+    routes: {
+      "/ws": (req, socket, head) => gateway.handleUpgrade(req, socket, head),
+      "/kvs": (req, socket, head) => relay.handleUpgrade(req, socket, head),
+      // The local recogniser's endpoint, only when it runs (otherwise refused like any unknown path).
+      ...(transcribeEndpoint ? { [TRANSCRIBE_PATH]: transcribeEndpoint } : {}),
+    },
+    nextDev:
+      web === "dev" && nextUpgrade
+        ? (req, socket, head) =>
+            void nextUpgrade(req, socket, head).catch((error: unknown) => {
+              log.warn("dev upgrade failed", { url: req.url, error });
+              socket.destroy();
+            })
+        : undefined,
+    onTimeout: (path) => log.warn("upgrade not answered in time, closed", { path }),
   });
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => routeUpgrade(req, socket, head));
 
   const runtimeFile = config.data.kind === "disk" ? embeddedPaths(config.data.path).runtime : undefined;
-  if (runtimeFile) writeFileSync(runtimeFile, JSON.stringify({ pid: process.pid, port, endpoint: dynamo.endpoint }));
+  if (runtimeFile) writeFileSync(runtimeFile, JSON.stringify({ pid: process.pid, port, endpoint: dynamo.endpoint }), { mode: 0o600 });
 
   let closed: Promise<void> | undefined;
   return {
@@ -250,6 +273,7 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
     plane,
     gateway,
     speech: managedSpeech,
+    relay,
     url: publicUrl,
     port,
     urlSource: config.publicUrlSource,

@@ -19,7 +19,7 @@ import {
   type SignalingRole,
 } from "../../core/signaling";
 import type { Logger } from "../control/ports";
-import type { TokenVerifier } from "../tokens";
+import type { SignalingClaims, TokenVerifier } from "../tokens";
 
 /**
  * The embedded KVS signaling relay: the same WebSocket protocol as Kinesis
@@ -44,13 +44,15 @@ export const RELAY_CLOSE_CODES = {
   IDLE: 4002,
   /** maxConnectionMs reached, or the relay shuts down; GO_AWAY is sent first. */
   GOING_AWAY: 1001,
+  /** The grant was withdrawn: the listener left or was replaced, or the session ended. */
+  REVOKED: 4003,
 } as const;
 
 /** ws closes a connection whose single frame exceeds this with 1009 (a valid frame is ~10.3 KB). */
 const MAX_FRAME_BYTES = 32 * 1024;
 /** Dropped frames logged at warn per connection; later ones at debug. */
 const WARN_DROPS_PER_CONNECTION = 5;
-/** Forget per-channel connect buckets (of empty channels, once refilled) past this many. */
+/** Forget connect buckets (once refilled: a full bucket is a new one) past this many. */
 const CONNECT_BUCKET_SWEEP_AT = 1024;
 /** close() waits this long for close handshakes, then terminates. */
 const CLOSE_GRACE_MS = 2000;
@@ -59,7 +61,11 @@ export interface SignalingRelayLimits {
   maxPayloadLength: number;
   sdpPerSecond: number;
   icePerSecond: number;
-  connectsPerSecondPerChannel: number;
+  /**
+   * Connects per second per client of a channel (each viewer client id, and the MASTER, has its own
+   * budget: a client reconnecting in a loop spends only its own). Default: KVS's 3 per channel.
+   */
+  connectsPerSecondPerClient: number;
   idleTimeoutMs: number;
   maxConnectionMs: number;
 }
@@ -73,6 +79,12 @@ export interface SignalingRelayOptions {
   onMasterChange?(channel: string, connected: boolean): void;
   /** Defaults: SIGNALING_LIMITS (what KVS documents). */
   limits?: Partial<SignalingRelayLimits>;
+  /**
+   * Whether a verified grant is still good: called on every connect after the signature, channel,
+   * role and client id checks. Throws (an EarshotError) to refuse; the embedded runtime checks that
+   * the session is not over and that a VIEWER grant's control connection still holds that slot.
+   */
+  authorize?(claims: SignalingClaims): Promise<void>;
   /** Clock for the rate limits, epoch ms (tests pin it). */
   now?: () => number;
 }
@@ -87,6 +99,10 @@ export interface SignalingRelay {
   /** Route `upgrade` requests for /kvs here. Answers every request, never throws. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   stats(): SignalingRelayStats;
+  /** Closes (4003) a viewer's connection on a channel: its slot was released. */
+  closeViewer(channel: string, clientId: string, reason: string): void;
+  /** Closes (4003) every connection opened with a grant of this session: the session ended. */
+  closeSession(sessionId: string, reason: string): void;
   /** Sends GO_AWAY to every connection, closes them, refuses new ones. */
   close(): Promise<void>;
 }
@@ -98,6 +114,8 @@ interface Connection {
   readonly role: SignalingRole;
   /** The viewer's client id; "MASTER" for the master (logs only). */
   readonly clientId: string;
+  /** The session the grant was issued for. */
+  readonly sessionId: string;
   readonly sdp: TokenBucket;
   readonly ice: TokenBucket;
   dropped: number;
@@ -131,7 +149,7 @@ export function createSignalingRelay(options: SignalingRelayOptions): SignalingR
     maxPayloadLength: options.limits?.maxPayloadLength ?? SIGNALING_LIMITS.maxPayloadLength,
     sdpPerSecond: options.limits?.sdpPerSecond ?? SIGNALING_LIMITS.sdpPerSecond,
     icePerSecond: options.limits?.icePerSecond ?? SIGNALING_LIMITS.icePerSecond,
-    connectsPerSecondPerChannel: options.limits?.connectsPerSecondPerChannel ?? SIGNALING_LIMITS.connectsPerSecondPerChannel,
+    connectsPerSecondPerClient: options.limits?.connectsPerSecondPerClient ?? SIGNALING_LIMITS.connectsPerSecondPerChannel,
     idleTimeoutMs: options.limits?.idleTimeoutMs ?? SIGNALING_LIMITS.idleTimeoutMs,
     maxConnectionMs: options.limits?.maxConnectionMs ?? SIGNALING_LIMITS.maxConnectionMs,
   };
@@ -196,10 +214,28 @@ export function createSignalingRelay(options: SignalingRelayOptions): SignalingR
             if (role === "VIEWER" && claims.clientId !== request.clientId) {
               throw new Refused("UNAUTHORIZED_ACTION", "The grant is for another client id.", 403);
             }
-            admit(req, socket, head, request.channel, role, request.clientId ?? "MASTER", ignoreSocketError);
+            // Spent before the (async) liveness check, so a loop of refused connects costs its own budget too.
+            spendConnectBudget(request.channel, claims.clientId);
           } catch (error) {
             fail(error, context);
+            return;
           }
+          const checked = options.authorize ? Promise.resolve().then(() => options.authorize!(claims)) : Promise.resolve();
+          checked.then(
+            () => {
+              try {
+                if (closing) throw new Refused("INTERNAL_ERROR", "The signaling relay is shutting down.", 503);
+                admit(req, socket, head, request.channel, claims, ignoreSocketError);
+              } catch (error) {
+                fail(error, context);
+              }
+            },
+            (error: unknown) => {
+              if (error instanceof EarshotError && !(error instanceof Refused) && error.code !== "INTERNAL_ERROR") {
+                fail(new Refused(error.code, error.message, error.status), context);
+              } else fail(error, context);
+            },
+          );
         },
         (error: unknown) => {
           const message = error instanceof EarshotError ? error.message : "The signaling grant is invalid.";
@@ -208,17 +244,26 @@ export function createSignalingRelay(options: SignalingRelayOptions): SignalingR
       );
   }
 
+  /** One budget per client of a channel (the MASTER's apart): nobody spends another's connects. */
+  function spendConnectBudget(channel: string, clientId: string): void {
+    const t = now();
+    const key = `${channel}\u0000${clientId}`;
+    let bucket = connectBuckets.get(key);
+    if (!bucket) {
+      sweepConnectBuckets(t);
+      bucket = new TokenBucket(limits.connectsPerSecondPerClient, limits.connectsPerSecondPerClient, t);
+      connectBuckets.set(key, bucket);
+    }
+    if (!bucket.take(t)) {
+      const retryAfter = bucket.retryAfter(t);
+      throw new Refused("RATE_LIMIT_EXCEEDED", `Too many connects of this client to this channel; retry in ${retryAfter} s.`, 429, retryAfter);
+    }
+  }
+
   /** Synchronous from the checks to registration, so the viewer cap cannot be raced. */
-  function admit(
-    req: IncomingMessage,
-    socket: Duplex,
-    head: Buffer,
-    channel: string,
-    role: SignalingRole,
-    clientId: string,
-    ignoreSocketError: (error: Error) => void,
-  ): void {
+  function admit(req: IncomingMessage, socket: Duplex, head: Buffer, channel: string, claims: SignalingClaims, ignoreSocketError: (error: Error) => void): void {
     if (socket.destroyed) return;
+    const { role, clientId } = claims;
     const existing = channels.get(channel);
     if (role === "VIEWER") {
       const viewers = existing?.viewers;
@@ -226,34 +271,21 @@ export function createSignalingRelay(options: SignalingRelayOptions): SignalingR
         throw new Refused("CHANNEL_FULL", `This signaling channel already has ${viewersPerChannel} viewers.`, 429);
       }
     }
-    const t = now();
-    let bucket = connectBuckets.get(channel);
-    if (!bucket) {
-      sweepConnectBuckets(t);
-      bucket = new TokenBucket(limits.connectsPerSecondPerChannel, limits.connectsPerSecondPerChannel, t);
-      connectBuckets.set(channel, bucket);
-    }
-    if (!bucket.take(t)) {
-      const retryAfter = bucket.retryAfter(t);
-      throw new Refused("RATE_LIMIT_EXCEEDED", `Too many connects to this channel; retry in ${retryAfter} s.`, 429, retryAfter);
-    }
     wss.handleUpgrade(req, socket, head, (ws) => {
       socket.removeListener("error", ignoreSocketError);
-      register(ws, channel, role, clientId);
+      register(ws, channel, role, clientId, claims.sessionId);
     });
   }
 
   function sweepConnectBuckets(t: number): void {
     if (connectBuckets.size < CONNECT_BUCKET_SWEEP_AT) return;
-    for (const [name, bucket] of connectBuckets) {
-      if (!channels.has(name) && bucket.isFull(t)) connectBuckets.delete(name);
-    }
+    for (const [key, bucket] of connectBuckets) if (bucket.isFull(t)) connectBuckets.delete(key);
   }
 
   // -------------------------------------------------------------------------
   // Connections
 
-  function register(ws: WebSocket, channelName: string, role: SignalingRole, clientId: string): void {
+  function register(ws: WebSocket, channelName: string, role: SignalingRole, clientId: string, sessionId: string): void {
     const t = now();
     const conn: Connection = {
       id: nextId++,
@@ -261,6 +293,7 @@ export function createSignalingRelay(options: SignalingRelayOptions): SignalingR
       channel: channelName,
       role,
       clientId,
+      sessionId,
       sdp: new TokenBucket(limits.sdpPerSecond, limits.sdpPerSecond, t),
       ice: new TokenBucket(limits.icePerSecond, limits.icePerSecond, t),
       dropped: 0,
@@ -317,17 +350,21 @@ export function createSignalingRelay(options: SignalingRelayOptions): SignalingR
     clearTimeout(conn.idleTimer);
     clearTimeout(conn.lifeTimer);
     live.delete(conn);
-    const channel = channels.get(conn.channel);
-    if (channel && isCurrent(conn)) {
-      if (conn.role === "MASTER") {
-        channel.master = undefined;
-        notifyMaster(conn.channel, false);
-      } else {
-        channel.viewers.delete(conn.clientId);
-      }
-      if (!channel.master && channel.viewers.size === 0) channels.delete(conn.channel);
-    }
+    unregister(conn);
     logger.info("signaling disconnected", { ...describe(conn), code, dropped: conn.dropped });
+  }
+
+  /** Takes a connection out of its channel (if it is still the current one there): its slot is free at once. */
+  function unregister(conn: Connection): void {
+    const channel = channels.get(conn.channel);
+    if (!channel || !isCurrent(conn)) return;
+    if (conn.role === "MASTER") {
+      channel.master = undefined;
+      notifyMaster(conn.channel, false);
+    } else {
+      channel.viewers.delete(conn.clientId);
+    }
+    if (!channel.master && channel.viewers.size === 0) channels.delete(conn.channel);
   }
 
   function notifyMaster(channel: string, connected: boolean): void {
@@ -435,6 +472,21 @@ export function createSignalingRelay(options: SignalingRelayOptions): SignalingR
     return { channels: channels.size, masters, viewers };
   }
 
+  function revoke(conn: Connection, reason: string): void {
+    logger.info("signaling grant revoked, closing", { ...describe(conn), reason });
+    unregister(conn); // nothing more is routed to or from it, and its viewer slot is free now
+    conn.ws.close(RELAY_CLOSE_CODES.REVOKED, reason);
+  }
+
+  function closeViewer(channel: string, clientId: string, reason: string): void {
+    const conn = channels.get(channel)?.viewers.get(clientId);
+    if (conn) revoke(conn, reason);
+  }
+
+  function closeSession(sessionId: string, reason: string): void {
+    for (const conn of live) if (conn.sessionId === sessionId) revoke(conn, reason);
+  }
+
   async function close(): Promise<void> {
     closing = true;
     const conns = [...live];
@@ -456,7 +508,7 @@ export function createSignalingRelay(options: SignalingRelayOptions): SignalingR
     await new Promise<void>((resolve) => wss.close(() => resolve()));
   }
 
-  return { handleUpgrade, stats, close };
+  return { handleUpgrade, stats, closeViewer, closeSession, close };
 }
 
 // ---------------------------------------------------------------------------

@@ -1,22 +1,30 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { Agent } from "node:http";
+import { createConnection } from "node:net";
 import type { Config } from "../config";
 
 /**
  * The DynamoDB client, the same SDK code against DynamoDB or the embedded
  * store. Only the endpoint and credentials differ, and they come from config.
+ *
+ * An endpoint `unix:/path/store.sock` is the embedded store's Unix socket
+ * (lib/server/embedded/local-dynamo.ts): requests go to `http://localhost`
+ * over connections to that socket.
  */
 export function createDocumentClient(config: Pick<Config, "aws">, options: { retries?: boolean } = {}): DynamoDBDocumentClient {
   const local = config.aws.dynamodbEndpoint;
+  const socketPath = local?.startsWith("unix:") ? decodeURIComponent(new URL(local).pathname) : undefined;
+  const httpAgent = new Agent({ keepAlive: true, maxSockets: 64 });
+  if (socketPath) httpAgent.createConnection = () => createConnection({ path: socketPath });
   const client = new DynamoDBClient({
     region: config.aws.region,
     ...(local
       ? {
-          endpoint: local,
-          // The embedded store checks signatures' shape, not their keys.
+          endpoint: socketPath ? "http://localhost" : local,
+          // The embedded store checks no signatures: it is reachable only by this server (its socket's directory is 0700).
           credentials: { accessKeyId: "earshot-local", secretAccessKey: "earshot-local" },
-          requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets: 64 }) },
+          requestHandler: { httpAgent },
         }
       : {}),
     // A write that adds to a count is not idempotent: after a timeout or a dropped socket it may
