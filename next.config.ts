@@ -53,8 +53,6 @@ export default async function config(phase: string): Promise<NextConfig> {
   if (dev || phase === PHASE_PRODUCTION_BUILD) await buildListenerAssets();
   return {
     reactStrictMode: true,
-    // For a build while another engineer's work in progress does not typecheck (`npm run typecheck` still checks).
-    typescript: { ignoreBuildErrors: process.env.EARSHOT_BUILD_SKIP_TYPECHECK === "1" },
     poweredByHeader: false,
     // Node-only packages of the embedded runtime; never bundled into route handlers.
     serverExternalPackages: ["dynalite", "ws"],
