@@ -5,7 +5,7 @@ import { dirname } from "node:path";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { loadConfig, resetConfig, type Config } from "../config";
-import { buildServices, type Services } from "../services";
+import { buildServices, setServices, type Services } from "../services";
 import { MemoryCounters, processRateCounters } from "../store/store";
 import { createControlPlane, createCoalescingNotifier, pushStatus, type ControlPlane } from "../control/handlers";
 import { createLogger, setLogLevel } from "../logger";
@@ -154,7 +154,12 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
   }
   const speech = options.speech ? options.speech(managedSpeech) : managedSpeech;
   services.speech = speech;
-  if (web !== "none") setProcessSpeech(speech);
+  if (web !== "none") {
+    setProcessSpeech(speech);
+    // Next's route handlers in this process use these very services (one store client, one set of
+    // counters, the engines above) rather than building their own from config inside Next's bundle.
+    setServices(services);
+  }
 
   const gateway = new EmbeddedGateway({
     logger: createLogger("gateway"),
@@ -287,7 +292,10 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
         await nextClose?.().catch(() => undefined);
         await transcribe?.close();
         await managedSpeech.close();
-        if (web !== "none") setProcessSpeech(undefined);
+        if (web !== "none") {
+          setProcessSpeech(undefined);
+          setServices(undefined);
+        }
         server.closeAllConnections();
         await dynamo.close();
         if (runtimeFile) rmSync(runtimeFile, { force: true });
