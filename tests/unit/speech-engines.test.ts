@@ -94,7 +94,7 @@ describe("engines in effect", () => {
 
   it("says what runs when everything is installed", () => {
     const s = speechStatus(loadConfig({}), all);
-    expect(s.engines).toEqual({ asr: "local", mt: "local", tts: "local" });
+    expect(s.engines).toEqual({ asr: "local", mt: "local", tts: "local", mtTargets: ["ca", "eo", "es", "gl"] });
     expect(s.summary).toBe("recognition pocketsphinx (en) · translation Apertium (ca eo es gl) · voices espeak-ng");
     expect(s.notices).toEqual([]);
   });
