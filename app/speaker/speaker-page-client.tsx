@@ -14,7 +14,7 @@ import { Button } from "@/components/ui/button";
 import { Card } from "@/components/ui/card";
 import { ConfirmDialog } from "@/components/ui/confirm-dialog";
 import { ConnectionPill } from "@/components/shared/connection-pill";
-import { describeError } from "@/components/shared/describe-error";
+import { describeError } from "@/lib/client/describe-error";
 import { languageLabel } from "@/components/shared/language-options";
 import { BroadcastControls, type BroadcastAction } from "@/components/speaker/broadcast-controls";
 import { BroadcastStatePill } from "@/components/speaker/broadcast-state-pill";

@@ -8,7 +8,7 @@ import { describeRtcError } from "@/lib/client/rtc/errors";
 import { openMicrophone, stopStream } from "@/lib/client/rtc/microphone";
 import { resumeAudioContext } from "@/lib/client/media/level";
 import { useAudioLevel } from "@/lib/client/media/use-audio-level";
-import { describeError } from "@/components/shared/describe-error";
+import { describeError } from "@/lib/client/describe-error";
 import { Alert } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
 import { MicLevelMeter } from "./mic-level-meter";

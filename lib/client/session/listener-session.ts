@@ -3,6 +3,7 @@ import type { BroadcastState, MediaChannelMessage, ServerMessage } from "../../c
 import type { LanguageOffer } from "../../core/speech";
 import { ControlChannel, ControlChannelError, UNJOINED_CLOSE_CODE, type ConnectionState, type WebSocketLike } from "../control-channel";
 import { controlBaseUrl } from "../ws-url";
+import { describeError } from "../describe-error";
 import { SpeechPlayer } from "../media/speech-player";
 import { playbackElement, playStream } from "../media/playback";
 import {
@@ -125,23 +126,6 @@ export interface DeviceVoice {
   cancel(): void;
 }
 
-/** A sentence for people from anything the control channel threw. */
-export function describeError(error: unknown): string {
-  if (error instanceof ControlChannelError) {
-    switch (error.code) {
-      case "CONNECT_FAILED":
-        return "Could not connect to Earshot. Check your connection and try again.";
-      case "NOT_CONNECTED":
-      case "CONNECTION_CLOSED":
-        return "The connection dropped. Try again in a moment.";
-      case "TIMEOUT":
-        return "The server took too long to answer. Try again.";
-      default:
-        return error.message;
-    }
-  }
-  return error instanceof Error ? error.message : "Something went wrong.";
-}
 
 async function defaultSessionIsOpen(sessionId: string): Promise<boolean> {
   const response = await fetch(`/api/sessions/${encodeURIComponent(sessionId)}`, { cache: "no-store" });

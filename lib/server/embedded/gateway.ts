@@ -1,3 +1,4 @@
+import { refuseUpgrade } from "./upgrade-refusal";
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
@@ -52,17 +53,6 @@ interface Client {
   lastMessageAt: number;
 }
 
-const REASONS: Record<number, string> = {
-  400: "Bad Request",
-  401: "Unauthorized",
-  403: "Forbidden",
-  404: "Not Found",
-  409: "Conflict",
-  413: "Payload Too Large",
-  429: "Too Many Requests",
-  500: "Internal Server Error",
-  503: "Service Unavailable",
-};
 
 /** The same rule as the HTTP routes (lib/server/http/client-ip.ts), fed from the socket. */
 export function socketClientIp(req: IncomingMessage, trustProxy: boolean): string {
@@ -114,7 +104,7 @@ export class EmbeddedGateway implements ConnectionPort {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on("error", () => socket.destroy());
     if (this.closing || !this.handler) {
-      return refuse(socket, 503, { code: "INTERNAL_ERROR", message: this.closing ? "The server is restarting." : "The server is starting." }, 1);
+      return refuseUpgrade(socket, 503, { code: "INTERNAL_ERROR", message: this.closing ? "The server is restarting." : "The server is starting." }, 1);
     }
     const handler = this.handler;
     const url = new URL(req.url ?? "/", "http://localhost");
@@ -126,7 +116,7 @@ export class EmbeddedGateway implements ConnectionPort {
       .handle({ routeKey: "$connect", connectionId, query, sourceIp })
       .then((result) => {
         if (result.statusCode !== 200) {
-          return refuse(socket, result.statusCode, result.error ?? { code: "INTERNAL_ERROR", message: "Refused." }, result.retryAfter);
+          return refuseUpgrade(socket, result.statusCode, result.error ?? { code: "INTERNAL_ERROR", message: "Refused." }, result.retryAfter);
         }
         if (socket.destroyed) {
           // The client gave up while $connect ran: undo it, as API Gateway sends $disconnect.
@@ -137,7 +127,7 @@ export class EmbeddedGateway implements ConnectionPort {
       })
       .catch((error: unknown) => {
         this.options.logger.error("$connect failed", { error });
-        refuse(socket, 500, { code: "INTERNAL_ERROR", message: "Something went wrong on our side." });
+        refuseUpgrade(socket, 500, { code: "INTERNAL_ERROR", message: "Something went wrong on our side." });
       });
   }
 
@@ -232,16 +222,3 @@ function rawToString(data: RawData): string {
   return data.toString("utf8");
 }
 
-export function refuse(socket: Duplex, status: number, error: { code: string; message: string }, retryAfter?: number): void {
-  if (socket.destroyed) return;
-  const body = JSON.stringify({ error });
-  socket.end(
-    `HTTP/1.1 ${status} ${REASONS[status] ?? "Error"}\r\n` +
-      "Connection: close\r\n" +
-      "Content-Type: application/json\r\n" +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-      (retryAfter ? `Retry-After: ${retryAfter}\r\n` : "") +
-      "\r\n" +
-      body,
-  );
-}

@@ -1,4 +1,5 @@
-import { STATUS_CODES, type IncomingMessage } from "node:http";
+import { refuseUpgrade } from "./upgrade-refusal";
+import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, WebSocket, type RawData } from "ws";
 import { EarshotError, type ErrorCode } from "../../core/errors";
@@ -179,7 +180,7 @@ export function createSignalingRelay(options: SignalingRelayOptions): SignalingR
           : new Refused("INTERNAL_ERROR", "Something went wrong on our side.", 500);
       if (!(error instanceof Refused)) logger.error("signaling upgrade failed", { ...context, ip, error });
       else logger.info("signaling connect refused", { ...context, ip, status: r.httpStatus, code: r.code, reason: r.message });
-      rejectUpgrade(socket, r);
+      refuseUpgrade(socket, r.httpStatus, r.toBody(), r.retryAfter);
     };
 
     let request: ConnectRequest;
@@ -547,24 +548,6 @@ function parseConnectRequest(url: string | undefined): ConnectRequest {
   return { channel: parts.channelName, clientId, grant };
 }
 
-function rejectUpgrade(socket: Duplex, r: Refused): void {
-  if (socket.destroyed) return;
-  if (!socket.writable) {
-    socket.destroy();
-    return;
-  }
-  const body = JSON.stringify({ error: r.toBody() });
-  const headers = [
-    `HTTP/1.1 ${r.httpStatus} ${STATUS_CODES[r.httpStatus] ?? "Error"}`,
-    "Connection: close",
-    "Content-Type: application/json; charset=utf-8",
-    "Cache-Control: no-store",
-    `Content-Length: ${Buffer.byteLength(body)}`,
-  ];
-  if (r.retryAfter !== undefined) headers.push(`Retry-After: ${r.retryAfter}`);
-  socket.once("finish", () => socket.destroy());
-  socket.end(`${headers.join("\r\n")}\r\n\r\n${body}`);
-}
 
 function rawToString(data: RawData): string {
   if (Buffer.isBuffer(data)) return data.toString("utf8");

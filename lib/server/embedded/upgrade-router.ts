@@ -1,4 +1,5 @@
-import { STATUS_CODES, type IncomingMessage } from "node:http";
+import { refuseUpgrade } from "./upgrade-refusal";
+import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 
@@ -40,7 +41,7 @@ export function createUpgradeRouter(options: UpgradeRouterOptions): UpgradeHandl
           ? options.nextDev
           : undefined;
     if (!handler) {
-      refuse(socket, 404, "NOT_FOUND", "Nothing upgrades to a WebSocket here; the control channel is /ws and signaling /kvs.");
+      refuseUpgrade(socket, 404, { code: "NOT_FOUND", message: "Nothing upgrades to a WebSocket here; the control channel is /ws and signaling /kvs." });
       return;
     }
     const timer = setTimeout(() => {
@@ -64,23 +65,3 @@ function pathOf(url: string | undefined): string | undefined {
   }
 }
 
-function refuse(socket: Duplex, status: number, code: string, message: string): void {
-  socket.on("error", () => undefined);
-  if (!socket.writable) {
-    socket.destroy();
-    return;
-  }
-  const body = JSON.stringify({ error: { code, message } });
-  socket.once("finish", () => socket.destroy());
-  socket.end(
-    [
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}`,
-      "Connection: close",
-      "Content-Type: application/json; charset=utf-8",
-      "Cache-Control: no-store",
-      `Content-Length: ${Buffer.byteLength(body)}`,
-      "",
-      body,
-    ].join("\r\n"),
-  );
-}

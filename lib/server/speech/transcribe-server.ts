@@ -1,5 +1,5 @@
+import { refuseUpgrade } from "../embedded/upgrade-refusal";
 import type { IncomingMessage } from "node:http";
-import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, WebSocket, type RawData } from "ws";
 import { EarshotError, type ErrorCode } from "../../core/errors";
@@ -101,7 +101,7 @@ export function createTranscribeEndpoint(options: TranscribeEndpointOptions): Tr
       const r = error instanceof Refused ? error : new Refused("INTERNAL_ERROR", "Something went wrong on our side.", 500);
       if (!(error instanceof Refused)) logger.error("transcribe upgrade failed", { error });
       else logger.info("transcribe connect refused", { status: r.httpStatus, code: r.code, reason: r.message });
-      refuseUpgrade(socket, r);
+      refuseUpgrade(socket, r.httpStatus, { code: r.code, message: r.message });
     };
     let grant: string;
     try {
@@ -268,20 +268,3 @@ function toBytes(data: RawData): Uint8Array {
   return new Uint8Array(data);
 }
 
-function refuseUpgrade(socket: Duplex, r: Refused): void {
-  if (socket.destroyed) return;
-  if (!socket.writable) {
-    socket.destroy();
-    return;
-  }
-  const body = JSON.stringify({ error: { code: r.code, message: r.message } });
-  const head = [
-    `HTTP/1.1 ${r.httpStatus} ${STATUS_CODES[r.httpStatus] ?? "Error"}`,
-    "Connection: close",
-    "Content-Type: application/json; charset=utf-8",
-    "Cache-Control: no-store",
-    `Content-Length: ${Buffer.byteLength(body)}`,
-  ];
-  socket.once("finish", () => socket.destroy());
-  socket.end(`${head.join("\r\n")}\r\n\r\n${body}`);
-}

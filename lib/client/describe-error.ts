@@ -1,4 +1,4 @@
-import { ControlChannelError } from "@/lib/client/control-channel";
+import { ControlChannelError } from "./control-channel";
 
 /** A sentence for people from anything the control channel threw. */
 export function describeError(error: unknown): string {
