@@ -15,7 +15,10 @@ export default defineConfig({
   workers: 1,
   fullyParallel: false,
   forbidOnly: !!process.env.CI,
-  retries: 0,
+  // One retry on CI only, and Playwright reports a test that needed it as "flaky": fanout.spec has failed once
+  // in three runs with a listener stuck reconnecting on the shared 2-core machine (not yet explained; see
+  // docs/RELIABILITY.md). Locally a failure stays a failure.
+  retries: process.env.CI ? 1 : 0,
   timeout: 120_000,
   expect: { timeout: 15_000 },
   reporter: [["list"]],
