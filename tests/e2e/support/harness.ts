@@ -51,9 +51,13 @@ export async function addInitScript<A>(context: BrowserContext, fn: (arg: A) => 
   await context.addInitScript({ content });
 }
 
-/** A phone-sized listener context with the page instrumentation. */
-export async function listenerContext(browser: Browser, baseURL: string): Promise<BrowserContext> {
-  const context = await browser.newContext({ baseURL, viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+/**
+ * A phone-sized listener context with the page instrumentation. `bypassCSP`:
+ * for instrumentation that loads a worklet from a blob: URL, which the page's
+ * script-src does not allow (watchFirstAudio).
+ */
+export async function listenerContext(browser: Browser, baseURL: string, options: { bypassCSP?: boolean } = {}): Promise<BrowserContext> {
+  const context = await browser.newContext({ baseURL, viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, bypassCSP: options.bypassCSP ?? false });
   await addInitScript(context, instrumentPage);
   return context;
 }

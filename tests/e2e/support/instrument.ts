@@ -12,6 +12,8 @@ declare global {
     __earshotSockets?: { url: string; socket: WebSocket; createdAt: number; openedAt?: number; closedAt?: number; closeCode?: number }[];
     /** performance.now() (ms since navigation start) when played audio first rose above the threshold. */
     __earshotFirstAudio?: number;
+    /** performance.now() of the first audio packet (the remote track unmuted). */
+    __earshotFirstPacket?: number;
   }
 }
 
@@ -78,38 +80,86 @@ export function instrumentPage(): void {
 }
 
 /**
- * For the join benchmark: on every animation frame, the RMS of the last
- * 512 samples the page plays; the first frame above `threshold` sets
- * window.__earshotFirstAudio. Measures what a person would hear, from the
- * navigation's start (performance.now()'s zero).
+ * For the join benchmark: when the played audio first becomes audible, and
+ * when its first packet arrived, without running anything per frame on the
+ * page's main thread (a rAF loop there would make every frame render and, on
+ * a 4x-throttled CPU, cost the page itself hundreds of ms).
+ *
+ * - First audible: the stream set on any media element goes through an
+ *   AudioWorklet (the audio thread, not the throttled main thread) that
+ *   computes the RMS of every 512 samples; the first block above `threshold`
+ *   posts its context time, converted to performance.now() (zero =
+ *   navigation start) with getOutputTimestamp(): the moment it is played.
+ *   window.__earshotFirstAudio gets it and the page logs `earshot:first-audio`
+ *   to the console (what the benchmark waits for).
+ * - First packet: the remote audio track's `unmute` event (fired on the first
+ *   RTP packet), its event timestamp: window.__earshotFirstPacket.
  */
 export function watchFirstAudio(threshold: number): void {
-  let ctx: AudioContext | undefined;
-  let current: { stream: MediaStream; analyser: AnalyserNode; buf: Float32Array<ArrayBuffer> } | undefined;
-  // Creating an AudioContext takes tens of ms in a fresh renderer: do it while the page idles, not when the audio arrives.
-  requestIdleCallback(() => (ctx ??= new AudioContext()), { timeout: 2000 });
-  const frame = () => {
-    if (window.__earshotFirstAudio !== undefined) return;
-    const el = document.querySelector<HTMLAudioElement>("audio[data-earshot-playback]");
-    const stream = el?.srcObject instanceof MediaStream ? el.srcObject : undefined;
-    if (stream && stream.getAudioTracks().length > 0) {
-      ctx ??= new AudioContext();
-      if (current?.stream !== stream) {
-        const analyser = ctx.createAnalyser();
-        analyser.fftSize = 512;
-        analyser.smoothingTimeConstant = 0;
-        ctx.createMediaStreamSource(stream).connect(analyser);
-        current = { stream, analyser, buf: new Float32Array(analyser.fftSize) };
+  const processor = `registerProcessor("earshot-first-audio", class extends AudioWorkletProcessor {
+    constructor() { super(); this.sum = 0; this.n = 0; this.done = false; }
+    process(inputs) {
+      if (this.done) return false;
+      const ch = inputs[0] && inputs[0][0];
+      if (ch) {
+        for (let i = 0; i < ch.length; i++) this.sum += ch[i] * ch[i];
+        this.n += ch.length;
+        if (this.n >= 512) {
+          if (Math.sqrt(this.sum / this.n) > ${threshold}) { this.done = true; this.port.postMessage(currentTime); }
+          this.sum = 0; this.n = 0;
+        }
       }
-      current.analyser.getFloatTimeDomainData(current.buf);
-      let sum = 0;
-      for (const s of current.buf) sum += s * s;
-      if (Math.sqrt(sum / current.buf.length) > threshold) {
-        window.__earshotFirstAudio = performance.now();
-        return;
-      }
+      return true;
     }
-    requestAnimationFrame(frame);
+  });`;
+  let ctx: AudioContext | undefined;
+  let ready: Promise<void> | undefined;
+  const watched = new WeakSet<MediaStream>();
+  const analyse = (stream: MediaStream) => {
+    if (watched.has(stream) || stream.getAudioTracks().length === 0 || window.__earshotFirstAudio !== undefined) return;
+    watched.add(stream);
+    for (const track of stream.getAudioTracks()) {
+      if (!track.muted) window.__earshotFirstPacket ??= performance.now();
+      else track.addEventListener("unmute", (event) => (window.__earshotFirstPacket ??= event.timeStamp), { once: true });
+    }
+    ctx ??= new AudioContext();
+    const audio = ctx;
+    ready ??= audio.audioWorklet.addModule(URL.createObjectURL(new Blob([processor], { type: "text/javascript" })));
+    void ready.then(() => {
+      const node = new AudioWorkletNode(audio, "earshot-first-audio");
+      const mute = audio.createGain();
+      mute.gain.value = 0;
+      audio.createMediaStreamSource(stream).connect(node).connect(mute).connect(audio.destination);
+      node.port.onmessage = (event: MessageEvent<number>) => {
+        if (window.__earshotFirstAudio !== undefined) return;
+        const ts = audio.getOutputTimestamp();
+        window.__earshotFirstAudio = (ts.performanceTime ?? performance.now()) + (event.data - (ts.contextTime ?? audio.currentTime)) * 1000;
+        console.debug("earshot:first-audio");
+      };
+      if (audio.state === "suspended") void audio.resume();
+    });
   };
-  requestAnimationFrame(frame);
+  const srcObject = Object.getOwnPropertyDescriptor(HTMLMediaElement.prototype, "srcObject")!;
+  Object.defineProperty(HTMLMediaElement.prototype, "srcObject", {
+    configurable: true,
+    enumerable: srcObject.enumerable,
+    get(this: HTMLMediaElement) {
+      return srcObject.get!.call(this) as MediaProvider | null;
+    },
+    set(this: HTMLMediaElement, value: MediaProvider | null) {
+      srcObject.set!.call(this, value);
+      if (value instanceof MediaStream) {
+        analyse(value);
+        value.addEventListener("addtrack", () => analyse(value));
+      }
+    },
+  });
+  // A tap that reached the Listen button (the benchmark taps through the browser's input, not in the page).
+  document.addEventListener(
+    "click",
+    (event) => {
+      if (event.target instanceof Element && event.target.closest("#listen-button")) console.debug("earshot:tap-received");
+    },
+    true,
+  );
 }
