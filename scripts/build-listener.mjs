@@ -72,7 +72,17 @@ async function buildMedia() {
     files[name] = file.text;
     if (name.startsWith("media-")) entry = name;
   }
-  return { entry, files };
+  // What import() of the entry loads at once: the entry and its static imports, transitively (not the chunks
+  // loaded later with import(), such as the cloud-only KVS resolution and its AWS SDK).
+  const outputs = Object.fromEntries(Object.entries(result.metafile.outputs).map(([path, out]) => [relative(resolve(ROOT, ".listener-media"), resolve(ROOT, path)), out]));
+  const preload = [];
+  const visit = (name) => {
+    if (preload.includes(name) || !outputs[name]) return;
+    preload.push(name);
+    for (const imp of outputs[name].imports) if (imp.kind === "import-statement") visit(relative(resolve(ROOT, ".listener-media"), resolve(ROOT, imp.path)));
+  };
+  visit(entry);
+  return { entry, files, preload };
 }
 
 async function buildCss() {
@@ -91,6 +101,7 @@ export async function buildListener() {
     `export const LISTENER_CSS = ${JSON.stringify(css)};`,
     `export const MEDIA_ENTRY = ${JSON.stringify(media.entry)};`,
     `export const MEDIA_FILES = ${JSON.stringify(media.files)};`,
+    `export const MEDIA_PRELOAD = ${JSON.stringify(media.preload)};`,
     "",
   ].join("\n");
   if (existsSync(OUT) && readFileSync(OUT, "utf8") === source) return { js, css, media, changed: false };

@@ -9,6 +9,7 @@ const base = {
   language: "es" as const,
   mediaUrl: "/join/assets/media-ABC.js",
   langFromUrl: true,
+  live: true,
   offers: [
     { language: "en" as const, kind: "source" as const, captions: true },
     { language: "es" as const, kind: "voice" as const, captions: true },
@@ -45,6 +46,14 @@ describe("listener page HTML", () => {
     expect(html).toContain('data-testid="translation-off"');
     expect(html).toMatch(/id="captions-card" hidden/);
     expect(html).toMatch(/data-testid="listen-mode" hidden/);
+  });
+
+  it("preloads the media module only when the page starts in a mode that needs the speaker's own voice", () => {
+    const withMedia = { ...assets, mediaFiles: ["media-ABC.js", "chunk-1.js"] };
+    const original = renderListenerPage({ ...base, language: "en" }, withMedia);
+    expect(original).toContain('<link rel="modulepreload" href="/join/assets/media-ABC.js"><link rel="modulepreload" href="/join/assets/chunk-1.js"></head>');
+    // Spanish starts in translation only: no WebRTC, nothing to preload.
+    expect(renderListenerPage(base, withMedia)).not.toContain("modulepreload");
   });
 
   it("renders the unavailable page without any script", () => {

@@ -131,11 +131,11 @@ function joined(language: string, speech: boolean) {
   return { type: "sessionJoined", sessionId: "quiet-harbor-042", role: "listener", title: "T", targetLanguage: language, sourceLanguage: "en", listenerCount: 3, broadcastState: BROADCAST, offers: OFFERS, speech };
 }
 
-function makeSession(language: "en" | "es", sessionIsOpen = async () => true) {
+function makeSession(language: "en" | "es", sessionIsOpen = async () => true, live?: boolean) {
   const loads: number[] = [];
   const player = new CountingPlayer();
   const session = new ListenerSession({
-    session: { sessionId: "quiet-harbor-042", title: "T", sourceLanguage: "en", listenerCount: 2, offers: OFFERS },
+    session: { sessionId: "quiet-harbor-042", title: "T", sourceLanguage: "en", listenerCount: 2, offers: OFFERS, live },
     language,
     clientKey: "key-0123456789abcdef",
     loadMedia: async () => {
@@ -231,6 +231,71 @@ describe("ListenerSession", () => {
     expect(FakeMedia.all[0]!.starts).toBe(1);
     session.dispose();
     expect(FakeMedia.all[0]!.stopped).toBe(true);
+  });
+
+  it("with the speaker live when the page was rendered, the tap sends the join at once and connects the audio before the join's reply", async () => {
+    const { session } = makeSession("en", undefined, true);
+    session.prepare();
+    await vi.advanceTimersByTimeAsync(0);
+    sock().open();
+    await vi.advanceTimersByTimeAsync(0);
+    const listening = session.listen();
+    // Sent inside the tap itself, before anything else it does.
+    expect(sock().sent.map((m) => m.action)).toEqual(["joinSession", "getMediaChannel"]);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(FakeMedia.all).toHaveLength(1);
+    expect(FakeMedia.all[0]!.starts).toBe(1);
+    expect(session.getSnapshot().phase).toBe("joining");
+    // Its grant is the reply to the request sent behind the join: no second request.
+    const grant = { type: "mediaChannel", role: "VIEWER", clientId: "v-1", channels: [{ channelName: "c" }], signaling: { kind: "embedded", endpoint: "ws://x/signaling" } };
+    const channel = FakeMedia.all[0]!.options.requestChannel();
+    reply(sock(), "joinSession", joined("en", false));
+    reply(sock(), "getMediaChannel", grant);
+    await expect(channel).resolves.toMatchObject({ clientId: "v-1" });
+    await listening;
+    expect(sock().sent.filter((m) => m.action === "getMediaChannel")).toHaveLength(1);
+    // The reply confirmed the broadcast: nothing starts twice.
+    expect(FakeMedia.all).toHaveLength(1);
+    expect(FakeMedia.all[0]!.starts).toBe(1);
+    session.dispose();
+  });
+
+  it("a tap before the channel opened: the early audio connection asks for its grant only once the join went out", async () => {
+    const { session } = makeSession("en", undefined, true);
+    const listening = session.listen();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(FakeMedia.all).toHaveLength(1);
+    const channel = FakeMedia.all[0]!.options.requestChannel();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sock().sent).toEqual([]);
+    sock().open();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sock().sent.map((m) => m.action)).toEqual(["joinSession", "getMediaChannel"]);
+    reply(sock(), "joinSession", joined("en", false));
+    reply(sock(), "getMediaChannel", { type: "mediaChannel", role: "VIEWER", clientId: "v-2", channels: [{ channelName: "c" }], signaling: { kind: "embedded", endpoint: "ws://x/signaling" } });
+    await expect(channel).resolves.toMatchObject({ clientId: "v-2" });
+    await listening;
+    expect(sock().sent.filter((m) => m.action === "getMediaChannel")).toHaveLength(1);
+    session.dispose();
+  });
+
+  it("with the speaker not live when the page was rendered, the audio waits for the broadcast", async () => {
+    const { session } = makeSession("en", undefined, false);
+    session.prepare();
+    await vi.advanceTimersByTimeAsync(0);
+    sock().open();
+    await vi.advanceTimersByTimeAsync(0);
+    const listening = session.listen();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(FakeMedia.all[0]?.starts ?? 0).toBe(0);
+    reply(sock(), "joinSession", { ...joined("en", false), broadcastState: { ...BROADCAST, live: false } });
+    await listening;
+    await vi.advanceTimersByTimeAsync(0);
+    expect(FakeMedia.all[0]!.starts).toBe(0);
+    sock().serverSends({ type: "broadcastStarted", broadcastState: BROADCAST });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(FakeMedia.all[0]!.starts).toBe(1);
+    session.dispose();
   });
 
   it("re-joins with the same clientKey, language and speech flag after a reconnect", async () => {

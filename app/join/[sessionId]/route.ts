@@ -8,7 +8,7 @@ import type { PublicSessionInfo } from "@/lib/server/http/dto";
 import { lookupPublicSession } from "@/lib/server/http/public-session";
 import { getServices } from "@/lib/server/services";
 import { renderListenerPage, renderUnavailablePage, type UnavailableReason } from "@/components/listener/page/html";
-import { LISTENER_CSS, LISTENER_JS, MEDIA_ENTRY } from "@/components/listener/page/assets.generated";
+import { LISTENER_CSS, LISTENER_JS, MEDIA_ENTRY, MEDIA_PRELOAD } from "@/components/listener/page/assets.generated";
 
 /**
  * The listener page (/join/{sessionId}?lang=xx), server-rendered HTML with its
@@ -17,6 +17,7 @@ import { LISTENER_CSS, LISTENER_JS, MEDIA_ENTRY } from "@/components/listener/pa
  */
 
 export const dynamic = "force-dynamic";
+
 
 function html(body: string, status = 200): Response {
   return new Response(body, {
@@ -71,8 +72,9 @@ export async function GET(request: NextRequest, context: { params: Promise<{ ses
       wsUrl: services.config.wsUrl,
       maxConnectionSeconds: services.config.ws.maxConnectionSeconds,
       mediaUrl: `/join/assets/${MEDIA_ENTRY}`,
+      live: session.live && session.status === "active",
     },
-    { css: LISTENER_CSS, js: LISTENER_JS },
+    { css: LISTENER_CSS, js: LISTENER_JS, mediaFiles: MEDIA_PRELOAD },
   );
   return html(page);
 }

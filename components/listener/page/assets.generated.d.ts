@@ -7,3 +7,5 @@ export declare const LISTENER_CSS: string;
 export declare const MEDIA_ENTRY: string;
 /** The media module's ES module files by name (entry and chunks). */
 export declare const MEDIA_FILES: Record<string, string>;
+/** What import() of the entry loads at once: the entry and its static imports (names in MEDIA_FILES). */
+export declare const MEDIA_PRELOAD: readonly string[];

@@ -1,6 +1,6 @@
 import { LANGUAGES, type LanguageCode } from "@/lib/core/languages";
 import type { LanguageOffer } from "@/lib/core/speech";
-import { MODE_LABELS, modesFor, offerFor, offerLabel, statusOf, type ListenMode } from "@/lib/client/session/listener-state";
+import { MODE_LABELS, modesFor, needsOriginal, offerFor, offerLabel, statusOf, type ListenMode } from "@/lib/client/session/listener-state";
 import { ALERT, BUTTON, CAPTION_CURRENT, CAPTION_SIZES, CARD, CONTROL, DEFAULT_CAPTION_SIZE, DOT, PILL, PLAYER_ICON, PLAYER_ICON_OFF, TONES } from "./classes";
 
 /**
@@ -39,6 +39,8 @@ export interface ListenerPageConfig {
   maxConnectionSeconds?: number;
   /** URL of the media module (WebRTC viewer, KVS SDK), loaded with import() when a mode needs it. */
   mediaUrl: string;
+  /** The speaker's media was up when the page was rendered: the Listen tap connects the audio at once, beside the join. */
+  live: boolean;
   /** The URL's ?lang= was given (it wins over the remembered language). */
   langFromUrl: boolean;
 }
@@ -46,12 +48,14 @@ export interface ListenerPageConfig {
 interface Shell {
   title: string;
   css: string;
+  /** More elements at the end of <head>. */
+  head?: string;
   body: string;
   scripts?: string;
 }
 
-function shell({ title, css, body, scripts = "" }: Shell): string {
-  return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="theme-color" content="#4338ca"><meta name="referrer" content="no-referrer"><meta name="description" content="A speaker talks; listeners hear them live in their browser. No app, no account for listeners."><title>${escapeHtml(title)} · Earshot</title><style>${css}</style></head><body class="min-h-dvh"><a href="#main" class="sr-only focus:not-sr-only focus:absolute focus:left-4 focus:top-4 focus:z-50 focus:rounded-lg focus:bg-white focus:px-4 focus:py-2 focus:shadow">Skip to content</a><header class="border-b border-slate-200 bg-white/80 backdrop-blur"><nav aria-label="Main" class="mx-auto flex max-w-3xl items-center justify-between px-4 py-3"><a href="/" class="flex items-center gap-2 text-lg font-bold tracking-tight text-slate-900"><span aria-hidden="true" class="grid size-8 place-items-center rounded-lg bg-brand-600 text-white">◖</span>Earshot</a><div class="flex items-center gap-1 text-sm font-medium"><a href="/join" class="rounded-lg px-3 py-2 text-slate-700 hover:bg-slate-100">Listen</a><a href="/speaker" class="rounded-lg px-3 py-2 text-slate-700 hover:bg-slate-100">Speak</a></div></nav></header><main id="main" class="mx-auto w-full max-w-3xl px-4 py-6 sm:py-10">${body}</main>${scripts}</body></html>`;
+function shell({ title, css, head = "", body, scripts = "" }: Shell): string {
+  return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="theme-color" content="#4338ca"><meta name="referrer" content="no-referrer"><meta name="description" content="A speaker talks; listeners hear them live in their browser. No app, no account for listeners."><title>${escapeHtml(title)} · Earshot</title><style>${css}</style>${head}</head><body class="min-h-dvh"><a href="#main" class="sr-only focus:not-sr-only focus:absolute focus:left-4 focus:top-4 focus:z-50 focus:rounded-lg focus:bg-white focus:px-4 focus:py-2 focus:shadow">Skip to content</a><header class="border-b border-slate-200 bg-white/80 backdrop-blur"><nav aria-label="Main" class="mx-auto flex max-w-3xl items-center justify-between px-4 py-3"><a href="/" class="flex items-center gap-2 text-lg font-bold tracking-tight text-slate-900"><span aria-hidden="true" class="grid size-8 place-items-center rounded-lg bg-brand-600 text-white">◖</span>Earshot</a><div class="flex items-center gap-1 text-sm font-medium"><a href="/join" class="rounded-lg px-3 py-2 text-slate-700 hover:bg-slate-100">Listen</a><a href="/speaker" class="rounded-lg px-3 py-2 text-slate-700 hover:bg-slate-100">Speak</a></div></nav></header><main id="main" class="mx-auto w-full max-w-3xl px-4 py-6 sm:py-10">${body}</main>${scripts}</body></html>`;
 }
 
 function modeRadios(modes: ListenMode[], mode: ListenMode): string {
@@ -64,7 +68,7 @@ function modeRadios(modes: ListenMode[], mode: ListenMode): string {
 }
 
 /** The listener page for a session that can be listened to. */
-export function renderListenerPage(config: ListenerPageConfig, assets: { css: string; js: string }): string {
+export function renderListenerPage(config: ListenerPageConfig, assets: { css: string; js: string; mediaFiles?: readonly string[] }): string {
   const offer = offerFor(config.offers, config.language);
   const modes = modesFor(offer);
   const mode = modes[0]!;
@@ -96,7 +100,10 @@ ${config.offers.length <= 1 && !config.offers[0]?.captions ? `<p class="rounded-
 </div>
 <template id="audio-player-template"><section aria-label="Audio" data-testid="audio-player" data-state="idle" class="flex flex-col gap-4 rounded-xl bg-slate-50 p-4 ring-1 ring-slate-200"><div class="flex items-center gap-3"><span aria-hidden="true" class="${PLAYER_ICON} ${PLAYER_ICON_OFF}" data-icon>…</span><div class="min-w-0 flex-1"><p class="text-sm font-medium text-slate-900" data-testid="audio-state-text" aria-live="polite"></p><div class="mt-2 h-2 overflow-hidden rounded-full bg-slate-200" role="meter" aria-label="Audio level" aria-valuemin="0" aria-valuemax="100" aria-valuenow="0" data-testid="listener-level" data-level="0.000"><div class="h-full w-full origin-left rounded-full bg-emerald-600" style="transform:scaleX(0)"></div></div></div></div><p class="text-sm text-slate-600" data-testid="speech-state" data-state="idle" hidden></p><button type="button" class="${BUTTON.primaryXl}" data-testid="tap-to-play" hidden>Tap to play audio</button><div role="alert" class="${ALERT}" data-testid="audio-error" hidden><div class="flex flex-wrap items-center justify-between gap-3"><span>The audio connection could not be restored.</span><button type="button" class="${BUTTON.secondary}" data-testid="audio-retry">Try again</button></div></div><div class="flex items-center gap-3"><button type="button" class="${BUTTON.secondary} w-28 shrink-0" aria-pressed="false" data-testid="listener-mute">Mute</button><label for="listener-volume" class="sr-only">Volume</label><input id="listener-volume" type="range" min="0" max="100" step="1" value="100" aria-valuetext="100%" class="h-11 w-full cursor-pointer accent-brand-600 disabled:cursor-not-allowed disabled:opacity-50" data-testid="listener-volume"><span aria-hidden="true" class="w-10 text-right text-sm tabular-nums text-slate-600" data-volume-text>100%</span></div></section></template>`;
   const scripts = `<script type="application/json" id="earshot-listener-config">${scriptJson(config)}</script><script>${assets.js}</script>`;
-  return shell({ title: "Listen", css: assets.css, body, scripts });
+  // The page starts in a mode that needs the speaker's own voice: the browser fetches the media module while it
+  // parses the page, so the tap does not wait for it (it is evaluated only when imported).
+  const preload = needsOriginal(mode) ? (assets.mediaFiles ?? []).map((f) => `<link rel="modulepreload" href="/join/assets/${encodeURI(f)}">`).join("") : "";
+  return shell({ title: "Listen", css: assets.css, head: preload, body, scripts });
 }
 
 export type UnavailableReason = "invalid" | "unknown" | "ended" | "rate-limited";

@@ -30,7 +30,7 @@ function start(): void {
   const language: LanguageCode = !config.langFromUrl && offered(remembered) ? remembered : config.language;
 
   const session = new ListenerSession({
-    session: { sessionId: config.sessionId, title: config.title, sourceLanguage: config.sourceLanguage, listenerCount: config.listenerCount, offers: config.offers },
+    session: { sessionId: config.sessionId, title: config.title, sourceLanguage: config.sourceLanguage, listenerCount: config.listenerCount, offers: config.offers, live: config.live },
     language,
     wsUrl: config.wsUrl,
     maxConnectionSeconds: config.maxConnectionSeconds,

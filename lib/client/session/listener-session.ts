@@ -63,6 +63,8 @@ export interface ListenerSessionInfo {
   sourceLanguage: LanguageCode;
   listenerCount: number;
   offers: LanguageOffer[];
+  /** The speaker's media was up when the page was rendered (until the join's reply says how it is now). */
+  live?: boolean;
 }
 
 export interface ListenerState {
@@ -173,6 +175,8 @@ export class ListenerSession {
   private media?: MediaConnection;
   private mediaLoad?: Promise<MediaModule>;
   private mediaPrefetch?: Promise<MediaChannelMessage | undefined>;
+  /** The tap's join until its reply (the media connection, started beside it, asks for its grant after it). */
+  private joining?: Promise<void>;
   /** broadcastStarted pushes seen; the viewer offers again on a new one. */
   private starts = 0;
   private startedFor?: number;
@@ -325,20 +329,28 @@ export class ListenerSession {
   // Listen, leave
 
   /**
-   * The Listen tap. Call it synchronously from the tap's handler: it unlocks
-   * audio output (iOS Safari: inside the gesture) and sends the join, and the
-   * media channel request right behind it, on the channel opened before.
+   * The Listen tap. Call it synchronously from the tap's handler. On the
+   * channel opened before, it sends the join and the media channel request
+   * right behind it before anything else, so their round trip runs while the
+   * rest of the tap happens: audio output is unlocked (iOS Safari: inside the
+   * gesture) and, when the speaker was live, the audio connection starts now
+   * (it waits only for the grant), not after the join's reply.
    */
   listen(): Promise<void> {
     if (this.state.phase === "joining" || this.state.phase === "listening" || this.disposed) return Promise.resolve();
     this.mark("tap");
     const mode = this.state.mode;
+    const open = this.channel?.state === "open" ? this.channel : undefined;
+    const joined = open ? this.join(open, true) : this.ensureChannel().then((ch) => this.join(ch, true));
+    this.joining = joined;
+    void joined.finally(() => {
+      if (this.joining === joined) this.joining = undefined;
+    }).catch(() => undefined);
     this.update({ phase: "joining", error: undefined, captions: EMPTY_CAPTIONS });
-    const joined = this.ensureChannel().then((ch) => this.join(ch, true));
     // In the gesture: audio output for the original and for the speech.
     if (needsOriginal(mode)) {
-      void this.loadMedia().catch(() => undefined);
       this.unlockOriginal();
+      this.syncMedia();
     }
     this.player.unlock();
     return joined.then(
@@ -564,7 +576,7 @@ export class ListenerSession {
   // The original (WebRTC), only when the mode needs it
 
   private syncMedia(): void {
-    const wanted = this.state.phase === "listening" && needsOriginal(this.state.mode);
+    const wanted = (this.state.phase === "listening" || this.state.phase === "joining") && needsOriginal(this.state.mode);
     if (!wanted) {
       this.stopMedia();
       return;
@@ -573,7 +585,8 @@ export class ListenerSession {
       void this.createMedia();
       return;
     }
-    if (!this.state.broadcast?.live) return;
+    // Before the join's reply (the tap) the page's word on it: the audio connects beside the join.
+    if (!(this.state.broadcast ? this.state.broadcast.live : this.info.live)) return;
     if (this.startedFor === undefined) this.media.start();
     else if (this.startedFor !== this.starts) void this.media.restartUnlessFlowing();
     this.startedFor = this.starts;
@@ -594,8 +607,10 @@ export class ListenerSession {
     } finally {
       this.creating = false;
     }
-    if (this.media || this.state.phase !== "listening" || !needsOriginal(this.state.mode)) return;
+    if (this.media || (this.state.phase !== "listening" && this.state.phase !== "joining") || !needsOriginal(this.state.mode)) return;
     const requestChannel = async (): Promise<MediaChannelMessage> => {
+      // Started at the tap, before the join went out (the channel was still opening): its grant follows it.
+      if (!this.mediaPrefetch && this.joining) await this.joining.catch(() => undefined);
       const early = this.mediaPrefetch;
       this.mediaPrefetch = undefined;
       const message = early ? await early : undefined;

@@ -13,6 +13,8 @@ export interface PublicSessionInfo {
   title: string;
   sourceLanguage: LanguageCode;
   status: SessionStatus;
+  /** The speaker's media is up (listeners of the original may connect now). */
+  live: boolean;
   listenerCount: number;
   /** Languages a listener may ask for: the source and the languages the session offers, source first. */
   targetLanguages: LanguageCode[];

@@ -39,6 +39,7 @@ export async function lookupPublicSession(
     title: session.title,
     sourceLanguage: session.sourceLanguage,
     status: session.status,
+    live: session.live,
     listenerCount: Math.max(0, session.listenerCount),
     targetLanguages: offers.map((o) => o.language),
     offers,
