@@ -45,11 +45,12 @@ export const getRecognizer: ActionHandler<"getRecognizer"> = async (ctx, msg, co
     return;
   }
   if (engines.asr === "aws") {
+    const { identityPoolId } = ctx.config.cognito;
     await reply({
       ...base,
       engine: "aws",
       region: ctx.config.aws.region,
-      identityPoolId: ctx.config.cognito.identityPoolId ?? "",
+      ...(identityPoolId ? { identityPoolId } : {}),
       // The app scopes the speaker's credentials to the session a channel of it names.
       channelName: channelName(ctx.config.kvs.channelPrefix, session.sessionId, 0),
     });
