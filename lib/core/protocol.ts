@@ -13,8 +13,14 @@ import { TRANSCRIPT_LIMITS, type LanguageOffer, type SessionRecognizer, type Spe
  * `requestId` (1-64 chars) that the direct reply echoes.
  */
 
-/** API Gateway refuses frames over 32 KB; so does the embedded gateway. */
-export const MAX_FRAME_BYTES = 32 * 1024;
+/**
+ * The largest control message a client may send: 32 KB, the size of one API
+ * Gateway WebSocket frame. Larger ones get MESSAGE_TOO_LARGE, in both
+ * runtimes. (API Gateway's limit for a whole message is 128 KB; past that a
+ * connection is closed with 1009, as the embedded gateway's MAX_MESSAGE_BYTES
+ * does.)
+ */
+export const MAX_CLIENT_MESSAGE_BYTES = 32 * 1024;
 
 const requestId = z.string().min(1).max(64).optional();
 const sessionId = z.string().max(64);
@@ -102,18 +108,18 @@ export type ParseResult =
 /** Validates a raw frame. Never throws. */
 export function parseClientMessage(raw: string | undefined | null): ParseResult {
   if (raw == null || raw === "") return { ok: false, code: "INVALID_MESSAGE", message: "Empty message." };
-  const tooLarge = Buffer.byteLength(raw, "utf8") > MAX_FRAME_BYTES;
+  const tooLarge = Buffer.byteLength(raw, "utf8") > MAX_CLIENT_MESSAGE_BYTES;
   let data: unknown;
   try {
     data = JSON.parse(raw);
   } catch {
-    if (tooLarge) return { ok: false, code: "MESSAGE_TOO_LARGE", message: `Messages are limited to ${MAX_FRAME_BYTES} bytes.` };
+    if (tooLarge) return { ok: false, code: "MESSAGE_TOO_LARGE", message: `Messages are limited to ${MAX_CLIENT_MESSAGE_BYTES} bytes.` };
     return { ok: false, code: "INVALID_MESSAGE", message: "The message is not valid JSON." };
   }
   const obj = typeof data === "object" && data !== null && !Array.isArray(data) ? (data as Record<string, unknown>) : undefined;
   const rid = typeof obj?.requestId === "string" && obj.requestId.length <= 64 ? obj.requestId : undefined;
   if (tooLarge) {
-    return { ok: false, code: "MESSAGE_TOO_LARGE", message: `Messages are limited to ${MAX_FRAME_BYTES} bytes.`, requestId: rid };
+    return { ok: false, code: "MESSAGE_TOO_LARGE", message: `Messages are limited to ${MAX_CLIENT_MESSAGE_BYTES} bytes.`, requestId: rid };
   }
   if (!obj) return { ok: false, code: "INVALID_MESSAGE", message: "The message must be a JSON object." };
   if (!("action" in obj) || obj.action === undefined) {

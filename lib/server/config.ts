@@ -140,8 +140,8 @@ const schema = z
 
 export type RawEnv = z.infer<typeof schema>;
 
-export interface Config {
-  mode: "embedded" | "cloud";
+/** What both modes have. */
+interface ConfigBase {
   production: boolean;
   port: number;
   host: string;
@@ -183,6 +183,22 @@ export interface Config {
   logLevel: RawEnv["EARSHOT_LOG_LEVEL"];
 }
 
+export interface EmbeddedConfig extends ConfigBase {
+  mode: "embedded";
+}
+
+/** Cloud mode: what the deployment must provide is present (the schema refuses a cloud config without it). */
+export interface CloudConfig extends ConfigBase {
+  mode: "cloud";
+  wsUrl: string;
+  tokens: ConfigBase["tokens"] & { publicKey: string };
+  cognito: ConfigBase["cognito"] & { identityPoolId: string };
+  kvs: ConfigBase["kvs"] & { viewerRoleArn: string };
+}
+
+/** The configuration, by mode: `config.mode === "cloud"` narrows to what a cloud deployment must have. */
+export type Config = EmbeddedConfig | CloudConfig;
+
 export type SpeechEngineSetting = "local" | "aws" | "off";
 
 export class ConfigError extends Error {
@@ -204,8 +220,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const e = parsed.data;
   const port = e.PORT;
-  return {
-    mode: e.EARSHOT_MODE,
+  const base: ConfigBase = {
     production: e.NODE_ENV === "production",
     port,
     host: e.HOST,
@@ -252,6 +267,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       pauseMs: e.EARSHOT_ASR_PAUSE_MS,
     },
     logLevel: e.EARSHOT_LOG_LEVEL,
+  };
+  if (e.EARSHOT_MODE === "embedded") return { ...base, mode: "embedded" };
+  // The schema's cloud rules made these present; checked again here so the type says so.
+  const { EARSHOT_WS_URL: wsUrl, EARSHOT_TOKEN_PUBLIC_KEY: publicKey, COGNITO_IDENTITY_POOL_ID: identityPoolId, KVS_VIEWER_ROLE_ARN: viewerRoleArn } = e;
+  if (!wsUrl || !publicKey || !identityPoolId || !viewerRoleArn) throw new ConfigError(["(env) cloud mode is missing a required variable"]);
+  return {
+    ...base,
+    mode: "cloud",
+    wsUrl,
+    tokens: { ...base.tokens, publicKey },
+    cognito: { ...base.cognito, identityPoolId },
+    kvs: { ...base.kvs, viewerRoleArn },
   };
 }
 

@@ -11,10 +11,9 @@ import type { AddressInfo } from "node:net";
 import WebSocket from "ws";
 import { Role, SignalingClient } from "amazon-kinesis-video-streams-webrtc";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { embeddedChannelArn } from "@/lib/core/signaling";
+import { SIGNALING_CLOSE_CODES, embeddedChannelArn } from "@/lib/core/signaling";
 import type { Logger } from "@/lib/server/control/ports";
 import {
-  RELAY_CLOSE_CODES,
   createSignalingRelay,
   type SignalingRelay,
   type SignalingRelayOptions,
@@ -724,7 +723,7 @@ describe("signaling relay: connection lifetime and shutdown", () => {
     const raw = await openRaw(
       connectUrl(h.endpoint, { "X-Amz-ChannelARN": embeddedChannelArn(channel), "X-Amz-ClientId": "sleepy", "X-Earshot-Grant": await grant("VIEWER", channel, "sleepy") }),
     );
-    expect((await raw.closed).code).toBe(RELAY_CLOSE_CODES.IDLE);
+    expect((await raw.closed).code).toBe(SIGNALING_CLOSE_CODES.IDLE);
     await vi.waitFor(() => expect(h.relay.stats()).toEqual({ channels: 0, masters: 0, viewers: 0 }));
   });
 
@@ -735,7 +734,7 @@ describe("signaling relay: connection lifetime and shutdown", () => {
       connectUrl(h.endpoint, { "X-Amz-ChannelARN": embeddedChannelArn(channel), "X-Earshot-Grant": await grant("MASTER", channel) }),
     );
     expect(await raw.next()).toEqual({ messageType: "GO_AWAY" });
-    expect((await raw.closed).code).toBe(RELAY_CLOSE_CODES.GOING_AWAY);
+    expect((await raw.closed).code).toBe(SIGNALING_CLOSE_CODES.GOING_AWAY);
     await h.waitForLog((e) => e.msg === "signaling disconnected");
     expect(h.masterChanges).toEqual([
       [channel, true],

@@ -1,35 +1,16 @@
 import { EarshotError } from "../../core/errors";
 import type { LanguageCode } from "../../core/languages";
-import type { ClientMessageOf, ServerMessage } from "../../core/protocol";
 import type { ConnectionItem, SessionItem } from "../../core/schema";
 import { TRANSCRIBE_LANGUAGE_CODES, TRANSCRIBE_SAMPLE_RATE } from "../../core/transcribe-protocol";
 import { channelName } from "../../core/signaling";
-import { TRANSCRIPT_LIMITS, canRecognize, type Segment, type SpeechEngines } from "../../core/speech";
-import type { Config } from "../config";
-import type { SpeechPipeline } from "../speech/pipeline";
-import type { SpeechServices } from "../speech/ports";
-import type { Store } from "../store/store";
-import type { ConnectionPort, ControlEvent, Logger } from "./ports";
+import { TRANSCRIPT_LIMITS, canRecognize, type Segment } from "../../core/speech";
+import { liveSession, speakerOf, type ActionHandler, type ActionTable, type ControlContext } from "./context";
 
 /**
- * The speaker's live-translation actions, one function per action over a
- * context (the embedded gateway and the Lambda build the same context from
- * the control plane's deps).
+ * The speaker's live-translation actions: where to stream the microphone
+ * (getRecognizer), and the recognised speech itself (submitTranscript), which
+ * goes through the speech pipeline.
  */
-
-export interface TranscriptContext {
-  store: Store;
-  connections: ConnectionPort;
-  config: Config;
-  logger: Logger;
-  speech?: SpeechServices;
-  engines(): SpeechEngines;
-  /** The session if it exists and has not ended (SESSION_NOT_FOUND / SESSION_INACTIVE otherwise). */
-  liveSession(sessionId: string): Promise<SessionItem>;
-  pipeline: SpeechPipeline;
-}
-
-type Reply = (message: ServerMessage) => Promise<void>;
 
 /** Sample rate of the PCM the speaker's browser streams to the recogniser. */
 export const RECOGNIZER_SAMPLE_RATE = TRANSCRIBE_SAMPLE_RATE;
@@ -38,27 +19,15 @@ export function transcribeLanguageCode(language: LanguageCode): string {
   return TRANSCRIBE_LANGUAGE_CODES[language] ?? language;
 }
 
-function speakerOf(conn: ConnectionItem): { sessionId: string; speakerId: string } {
-  if (conn.role !== "speaker" || !conn.speakerId || !conn.sessionId) {
-    throw new EarshotError("UNAUTHORIZED_ACTION", "Only the session's speaker may do that.");
-  }
-  return { sessionId: conn.sessionId, speakerId: conn.speakerId };
-}
-
-async function ownSession(ctx: TranscriptContext, conn: ConnectionItem): Promise<SessionItem> {
+async function ownSession(ctx: ControlContext, conn: ConnectionItem): Promise<SessionItem> {
   const { sessionId, speakerId } = speakerOf(conn);
-  const session = await ctx.liveSession(sessionId);
+  const session = await liveSession(ctx, sessionId);
   if (session.speakerId !== speakerId) throw new EarshotError("UNAUTHORIZED_ACTION", "Only the session's speaker may do that.");
   return session;
 }
 
 /** Where the speaker's browser streams microphone audio for this session. */
-export async function getRecognizer(
-  ctx: TranscriptContext,
-  msg: ClientMessageOf<"getRecognizer">,
-  conn: ConnectionItem,
-  reply: Reply,
-): Promise<void> {
+export const getRecognizer: ActionHandler<"getRecognizer"> = async (ctx, msg, conn, reply) => {
   const session = await ownSession(ctx, conn);
   const engines = ctx.engines();
   const languageCode = transcribeLanguageCode(session.sourceLanguage);
@@ -76,11 +45,12 @@ export async function getRecognizer(
     return;
   }
   if (engines.asr === "aws") {
+    const { identityPoolId } = ctx.config.cognito;
     await reply({
       ...base,
       engine: "aws",
       region: ctx.config.aws.region,
-      identityPoolId: ctx.config.cognito.identityPoolId ?? "",
+      ...(identityPoolId ? { identityPoolId } : {}),
       // The app scopes the speaker's credentials to the session a channel of it names.
       channelName: channelName(ctx.config.kvs.channelPrefix, session.sessionId, 0),
     });
@@ -89,7 +59,7 @@ export async function getRecognizer(
   const url = await ctx.speech?.recognizerUrl?.(session.sessionId, session.speakerId);
   if (!url) throw new EarshotError("ENGINE_UNAVAILABLE", "The local recogniser is not running on this server.");
   await reply({ ...base, engine: "local", url });
-}
+};
 
 /**
  * The speaker's recognised speech, partial or final: checked (speaker of a
@@ -97,13 +67,7 @@ export async function getRecognizer(
  * sent, then run through the pipeline (awaited: in the Lambda nothing runs
  * after the handler returns).
  */
-export async function submitTranscript(
-  ctx: TranscriptContext,
-  msg: ClientMessageOf<"submitTranscript">,
-  conn: ConnectionItem,
-  reply: Reply,
-  event: ControlEvent,
-): Promise<void> {
+export const submitTranscript: ActionHandler<"submitTranscript"> = async (ctx, msg, conn, reply, event) => {
   const session = await ownSession(ctx, conn);
   await ctx.store.enforce(`transcript:${event.connectionId}`, TRANSCRIPT_LIMITS.messagesPer10s, 10, "transcript messages");
   const text = msg.text.replace(/\s+/g, " ").trim();
@@ -126,4 +90,6 @@ export async function submitTranscript(
     ...(msg.spokenAt !== undefined ? { spokenAt: msg.spokenAt } : {}),
   };
   await ctx.pipeline.submit(session, segment, event.connectionId);
-}
+};
+
+export const speechActions = { getRecognizer, submitTranscript } satisfies Partial<ActionTable>;

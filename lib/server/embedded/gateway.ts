@@ -5,8 +5,11 @@ import type { Duplex } from "node:stream";
 import { WebSocketServer, WebSocket, type RawData } from "ws";
 import { EarshotError } from "../../core/errors";
 import type { ServerMessage } from "../../core/protocol";
-import type { ConnectionPort, ControlResult, Logger } from "../control/ports";
+import { TokenBucket } from "../../core/signaling";
+import type { ControlPlane } from "../control/handlers";
+import type { ConnectionPort, ControlEvent, Logger } from "../control/ports";
 import { CLIENT_IP_HEADER, clientIp } from "../http/client-ip";
+import { rawToString } from "./ws-text";
 
 /**
  * The embedded WebSocket gateway: what API Gateway does in the cloud. It turns
@@ -21,15 +24,8 @@ import { CLIENT_IP_HEADER, clientIp } from "../http/client-ip";
 /** API Gateway closes a connection whose message exceeds 128 KB (frames are limited to 32 KB). */
 export const MAX_MESSAGE_BYTES = 128 * 1024;
 
-export interface GatewayHandler {
-  handle(event: {
-    routeKey: string;
-    connectionId: string;
-    body?: string | null;
-    query?: Record<string, string | undefined>;
-    sourceIp: string;
-  }): Promise<ControlResult>;
-}
+/** What the gateway hands events to: the control plane. */
+export type GatewayHandler = Pick<ControlPlane, "handle">;
 
 export interface GatewayOptions {
   logger: Logger;
@@ -46,8 +42,8 @@ export interface GatewayOptions {
 interface Client {
   ws: WebSocket;
   queue: Promise<void>;
-  tokens: number;
-  refilledAt: number;
+  /** Messages per connection: messagesPer10s, refilled evenly over 10 s. */
+  messages: TokenBucket;
   alive: boolean;
   openedAt: number;
   lastMessageAt: number;
@@ -133,12 +129,13 @@ export class EmbeddedGateway implements ConnectionPort {
 
   private adopt(handler: GatewayHandler, ws: WebSocket, connectionId: string, sourceIp: string): void {
     const now = Date.now();
-    const client: Client = { ws, queue: Promise.resolve(), tokens: this.options.messagesPer10s, refilledAt: now, alive: true, openedAt: now, lastMessageAt: now };
+    const perTen = this.options.messagesPer10s;
+    const client: Client = { ws, queue: Promise.resolve(), messages: new TokenBucket(perTen, perTen / 10, now), alive: true, openedAt: now, lastMessageAt: now };
     this.clients.set(connectionId, client);
     ws.on("pong", () => (client.alive = true));
     ws.on("message", (data: RawData, isBinary: boolean) => {
       client.lastMessageAt = Date.now();
-      if (!this.take(client)) {
+      if (!client.messages.take(Date.now())) {
         const error = EarshotError.rateLimited(10, "messages");
         void this.post(connectionId, { type: "error", code: error.code, message: error.message });
         return;
@@ -157,23 +154,12 @@ export class EmbeddedGateway implements ConnectionPort {
     });
   }
 
-  private async dispatch(handler: GatewayHandler, event: Parameters<GatewayHandler["handle"]>[0]): Promise<void> {
+  private async dispatch(handler: GatewayHandler, event: ControlEvent): Promise<void> {
     try {
       await handler.handle(event);
     } catch (error) {
       this.options.logger.error("handler threw", { routeKey: event.routeKey, error });
     }
-  }
-
-  /** Token bucket per connection. */
-  private take(client: Client): boolean {
-    const now = Date.now();
-    const rate = this.options.messagesPer10s / 10_000;
-    client.tokens = Math.min(this.options.messagesPer10s, client.tokens + (now - client.refilledAt) * rate);
-    client.refilledAt = now;
-    if (client.tokens < 1) return false;
-    client.tokens -= 1;
-    return true;
   }
 
   private pingAll(): void {
@@ -214,11 +200,5 @@ export class EmbeddedGateway implements ConnectionPort {
     );
     this.wss.close();
   }
-}
-
-function rawToString(data: RawData): string {
-  if (Array.isArray(data)) return Buffer.concat(data).toString("utf8");
-  if (data instanceof ArrayBuffer) return Buffer.from(data).toString("utf8");
-  return data.toString("utf8");
 }
 
