@@ -7,6 +7,7 @@ import type { LanguageCode } from "@/lib/core/languages";
 import type { BroadcastState, LanguageDistribution, ServerMessage } from "@/lib/core/protocol";
 import type { LanguageOffer, SessionRecognizer } from "@/lib/core/speech";
 import { ControlChannel, ControlChannelError, type ConnectionState } from "@/lib/client/control-channel";
+import { isSessionGone } from "@/lib/client/errors";
 import { controlBaseUrl } from "@/lib/client/ws-url";
 import type { SpeakerTokenResponse } from "@/lib/server/http/dto";
 import { Alert } from "@/components/ui/alert";
@@ -144,7 +145,7 @@ export function SpeakerPageClient({
     try {
       applyStatus(await channel.request({ action: "getSessionStatus" }));
     } catch (e) {
-      if (e instanceof ControlChannelError && (e.code === "SESSION_NOT_FOUND" || e.code === "SESSION_INACTIVE")) markEnded();
+      if (isSessionGone(e)) markEnded();
       else setError(describeError(e));
     }
   }
@@ -254,7 +255,7 @@ export function SpeakerPageClient({
       const reply = await channel.request({ action });
       setBroadcast(reply.broadcastState);
     } catch (e) {
-      if (e instanceof ControlChannelError && e.code === "SESSION_INACTIVE") markEnded();
+      if (isSessionGone(e)) markEnded();
       else setError(describeError(e));
     } finally {
       setBusy(undefined);
@@ -268,7 +269,7 @@ export function SpeakerPageClient({
       await channel.request({ action: "endSession" });
       markEnded();
     } catch (e) {
-      if (e instanceof ControlChannelError && (e.code === "SESSION_INACTIVE" || e.code === "SESSION_NOT_FOUND")) markEnded();
+      if (isSessionGone(e)) markEnded();
       else setError(describeError(e));
     } finally {
       setBusy(undefined);

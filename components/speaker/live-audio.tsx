@@ -2,13 +2,16 @@
 
 import { useEffect, useEffectEvent, useRef, useState } from "react";
 import type { BroadcastState, MediaChannelMessage, ServerMessage } from "@/lib/core/protocol";
-import { ControlChannelError, replacementDelayMs, type ControlChannel } from "@/lib/client/control-channel";
+import { replacementDelayMs, type ControlChannel } from "@/lib/client/control-channel";
+import { isClientError } from "@/lib/client/errors";
 import type { BroadcastMaster } from "@/lib/client/rtc/master";
-import { describeRtcError } from "@/lib/client/rtc/errors";
 import { openMicrophone, stopStream } from "@/lib/client/rtc/microphone";
 import { resumeAudioContext } from "@/lib/client/media/level";
 import { useAudioLevel } from "@/lib/client/media/use-audio-level";
 import { describeError } from "@/lib/client/describe-error";
+
+const AUDIO_FALLBACK = "Something went wrong with the audio.";
+const describeRtcError = (e: unknown) => describeError(e, AUDIO_FALLBACK);
 import { Alert } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
 import { MicLevelMeter } from "./mic-level-meter";
@@ -124,7 +127,7 @@ export function SpeakerLiveAudio({ channel, broadcastState, connected, pendingAc
       setPhase("live");
     } catch (e) {
       release();
-      setError(e instanceof ControlChannelError ? describeError(e) : `Could not go live. ${describeRtcError(e)}`);
+      setError(isClientError(e) && e.kind === "control" ? describeError(e) : `Could not go live. ${describeRtcError(e)}`);
       setPhase("off");
     }
   }

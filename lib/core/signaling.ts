@@ -32,6 +32,29 @@ export const SIGNALING_LIMITS = {
   viewersPerChannel: 10,
 } as const;
 
+/**
+ * Close codes of a signaling connection, as the embedded relay sends them
+ * (KVS itself closes with 1001 after GO_AWAY). The KVS SDK does not pass them
+ * on; lib/client/rtc/sdk-socket.ts reads them from its socket.
+ */
+export const SIGNALING_CLOSE = {
+  /** A newer MASTER connection, or a newer viewer connection with the same client id, took over. */
+  REPLACED: 4001,
+  /** Nothing received for idleTimeoutMs. */
+  IDLE: 4002,
+  /** maxConnectionMs reached, or the relay shuts down; GO_AWAY is sent first. */
+  GOING_AWAY: 1001,
+  /** The grant was withdrawn: the listener left or was replaced, or the session ended. */
+  REVOKED: 4003,
+} as const;
+
+/**
+ * ICE candidates a client sends per second per signaling connection (master
+ * and viewer): under SIGNALING_LIMITS.icePerSecond (KVS: 20), since messages
+ * sent evenly can still arrive bunched.
+ */
+export const ICE_CANDIDATES_PER_SECOND = 16;
+
 /** The fixed region/account of embedded ARNs, which no real AWS ARN uses. */
 export const EMBEDDED_REGION = "local";
 export const EMBEDDED_ACCOUNT = "000000000000";

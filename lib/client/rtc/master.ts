@@ -1,12 +1,15 @@
 import type { SignalingClient } from "amazon-kinesis-video-streams-webrtc";
 import type { MediaChannelGrant, MediaChannelMessage, SignalingAccess } from "@/lib/core/protocol";
-import { DefaultReconnectPolicy, TypedEmitter, type ReconnectPolicy } from "@/lib/client/control-channel";
+import { ICE_CANDIDATES_PER_SECOND, SIGNALING_CLOSE } from "@/lib/core/signaling";
+import { DefaultReconnectPolicy, type ReconnectPolicy } from "@/lib/client/backoff";
+import { TypedEmitter } from "@/lib/client/emitter";
 import { RtcError } from "./errors";
 import { rtcLogger } from "./log";
 import { Pacer } from "./pacer";
 import { SPEECH_MAX_BITRATE, tuneOpus } from "./sdp";
 import { createSignaling, type SignalingFactory } from "./signaling";
 import { closeSignaling, nextCorrelationId, openSignaling, readStatus } from "./signaling-session";
+import { watchSdkSocket } from "./sdk-socket";
 
 /**
  * The speaker's side of the media: MASTER on every signaling channel (shard)
@@ -27,14 +30,11 @@ const log = rtcLogger("rtc:master");
 /**
  * Sending budgets per signaling connection, under KVS's 5 SDP and 20 ICE
  * messages per second (which the relay enforces the same way): messages sent
- * evenly can still arrive bunched, so keep a margin.
+ * evenly can still arrive bunched, so keep a margin. ICE: lib/core/signaling.ts.
  */
 export const SDP_PER_SECOND = 4;
-export const ICE_PER_SECOND = 16;
 /** A grant this close to expiry is refreshed before a reconnect. */
 const GRANT_MARGIN_S = 15;
-/** The relay closes a MASTER connection with 4001 when a newer one replaces it (docs/SIGNALING.md). */
-const REPLACED_CLOSE_CODE = 4001;
 /** KVS closes a signaling connection after 1 h (GO_AWAY first): renew it before, on a timer, if no GO_AWAY came. */
 const DEFAULT_RENEW_SIGNALING_MS = 55 * 60_000;
 
@@ -246,7 +246,7 @@ class MasterChannel {
   /** correlationId of each answer sent → its viewer, to hear about refusals. */
   private readonly answers = new Map<string, string>();
   private sdpPacer = new Pacer(SDP_PER_SECOND);
-  private icePacer = new Pacer(ICE_PER_SECOND);
+  private icePacer = new Pacer(ICE_CANDIDATES_PER_SECOND);
   private generation = 0;
   private retryCount = 0;
   private failedAt?: number;
@@ -323,28 +323,26 @@ class MasterChannel {
       this.sdpPacer.clear();
       this.icePacer.clear();
       this.sdpPacer = new Pacer(SDP_PER_SECOND);
-      this.icePacer = new Pacer(ICE_PER_SECOND);
+      this.icePacer = new Pacer(ICE_CANDIDATES_PER_SECOND);
       this.wire(setup.client, generation);
       await openSignaling(setup.client, this.host.openTimeoutMs);
       if (generation !== this.generation) return;
-      // After open, a close or error is a drop. The SDK does not pass the close code on; its socket (a
-      // private field) does, to listeners that run after the SDK's own, hence the decision a task later.
+      // After open, a close or error is a drop. The SDK does not pass the close code on; its socket
+      // (sdk-socket.ts) does, to listeners that run after the SDK's own, hence the decision a task later.
       let closeCode: number | undefined;
-      const socket = (
-        setup.client as unknown as {
-          websocket?: { addEventListener?: ((type: "close", fn: (e: { code: number }) => void) => void) & ((type: "message", fn: (e: { data: unknown }) => void) => void) } | null;
-        }
-      ).websocket;
-      socket?.addEventListener?.("close", (e) => (closeCode = e.code));
-      // The SDK ignores GO_AWAY (the relay or KVS is about to close this connection): renew it now.
-      socket?.addEventListener?.("message", (e) => {
-        if (typeof e.data === "string" && e.data.includes('"GO_AWAY"')) this.renew(generation, "GO_AWAY");
+      const watched = watchSdkSocket(setup.client, {
+        close: (code) => (closeCode = code),
+        // The SDK ignores GO_AWAY (the relay or KVS is about to close this connection): renew it now.
+        message: (data) => {
+          if (typeof data === "string" && data.includes('"GO_AWAY"')) this.renew(generation, "GO_AWAY");
+        },
       });
+      if (!watched) log.debug("no SDK socket to read close codes from", { shard: this.shard });
       clearTimeout(this.renewTimer);
       this.renewTimer = setTimeout(() => this.renew(generation, "age"), this.host.renewSignalingAfterMs);
       setup.client.on("close", () =>
         setTimeout(() => {
-          if (closeCode === REPLACED_CLOSE_CODE) this.replaced(generation);
+          if (closeCode === SIGNALING_CLOSE.REPLACED) this.replaced(generation);
           else this.dropped(generation, new RtcError("SIGNALING_FAILED", "The audio relay connection closed."));
         }, 0),
       );

@@ -2,7 +2,8 @@ import type { LanguageCode } from "../../core/languages";
 import type { PipelineLanguageStatus, RecognizerMessage, ServerMessage } from "../../core/protocol";
 import { Segmenter, type RecognizerResult } from "../../core/segmenter";
 import type { Segment } from "../../core/speech";
-import { ControlChannelError, type ControlChannel } from "../control-channel";
+import type { ControlChannel } from "../control-channel";
+import { isSessionGone } from "../errors";
 import { PCM_CHUNK_MS, PcmCapture, type PcmCaptureOptions } from "../media/pcm-capture";
 
 /**
@@ -275,7 +276,7 @@ export class SpeakerRecognition {
       recognizer = await channel.request({ action: "getRecognizer" });
     } catch (e) {
       if (run !== this.run) return;
-      if (e instanceof ControlChannelError && (e.code === "SESSION_INACTIVE" || e.code === "SESSION_NOT_FOUND")) {
+      if (isSessionGone(e)) {
         this.setRecognizer({ status: "off", reason: "The session has ended." });
         return;
       }
