@@ -33,11 +33,17 @@ export const SIGNALING_LIMITS = {
 } as const;
 
 /**
- * Close codes of a signaling connection, as the embedded relay sends them
- * (KVS itself closes with 1001 after GO_AWAY). The KVS SDK does not pass them
- * on; lib/client/rtc/sdk-socket.ts reads them from its socket.
+ * What a signaling client sends at most, per connection: under SIGNALING_LIMITS'
+ * 5 SDP and 20 ICE messages per second (which the relay enforces), with a
+ * margin, since messages sent evenly can still arrive bunched.
  */
-export const SIGNALING_CLOSE = {
+export const SIGNALING_SEND_RATES = {
+  sdpPerSecond: 4,
+  icePerSecond: 16,
+} as const;
+
+/** Close codes of a signaling connection (the KVS SDK does not surface them; logs and raw clients do). */
+export const SIGNALING_CLOSE_CODES = {
   /** A newer MASTER connection, or a newer viewer connection with the same client id, took over. */
   REPLACED: 4001,
   /** Nothing received for idleTimeoutMs. */
@@ -48,12 +54,12 @@ export const SIGNALING_CLOSE = {
   REVOKED: 4003,
 } as const;
 
-/**
- * ICE candidates a client sends per second per signaling connection (master
- * and viewer): under SIGNALING_LIMITS.icePerSecond (KVS: 20), since messages
- * sent evenly can still arrive bunched.
- */
-export const ICE_CANDIDATES_PER_SECOND = 16;
+/** Query parameters of a signaling connect URL: KVS's two, and the embedded relay's grant (instead of SigV4). */
+export const SIGNALING_QUERY = {
+  channelArn: "X-Amz-ChannelARN",
+  clientId: "X-Amz-ClientId",
+  grant: "X-Earshot-Grant",
+} as const;
 
 /** The fixed region/account of embedded ARNs, which no real AWS ARN uses. */
 export const EMBEDDED_REGION = "local";

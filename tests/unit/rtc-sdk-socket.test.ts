@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
 import { Role, SignalingClient } from "amazon-kinesis-video-streams-webrtc";
 import { SDK_VERSION_CHECKED, watchSdkSocket } from "@/lib/client/rtc/sdk-socket";
-import { SIGNALING_CLOSE } from "@/lib/core/signaling";
+import { SIGNALING_CLOSE_CODES } from "@/lib/core/signaling";
 
 /**
  * Pins lib/client/rtc/sdk-socket.ts (the one reach into the KVS SDK's
@@ -41,7 +41,7 @@ describe("the KVS SDK's private socket", () => {
     const { port } = server.address() as AddressInfo;
     server.on("connection", (socket) => {
       socket.send(JSON.stringify({ messageType: "GO_AWAY" }));
-      setTimeout(() => socket.close(SIGNALING_CLOSE.REPLACED, "replaced"), 20);
+      setTimeout(() => socket.close(SIGNALING_CLOSE_CODES.REPLACED, "replaced"), 20);
     });
 
     const client = new SignalingClient({
@@ -60,7 +60,7 @@ describe("the KVS SDK's private socket", () => {
       });
     });
     client.open();
-    expect(await closed).toBe(SIGNALING_CLOSE.REPLACED);
+    expect(await closed).toBe(SIGNALING_CLOSE_CODES.REPLACED);
     expect(frames).toEqual([JSON.stringify({ messageType: "GO_AWAY" })]);
   });
 

@@ -1,6 +1,6 @@
 import type { SignalingClient } from "amazon-kinesis-video-streams-webrtc";
 import type { MediaChannelGrant, SignalingAccess } from "@/lib/core/protocol";
-import { ICE_CANDIDATES_PER_SECOND, SIGNALING_CLOSE } from "@/lib/core/signaling";
+import { SIGNALING_CLOSE_CODES, SIGNALING_SEND_RATES } from "@/lib/core/signaling";
 import type { ReconnectPolicy } from "@/lib/client/backoff";
 import { RtcError } from "./errors";
 import { rtcLogger } from "./log";
@@ -21,12 +21,9 @@ import { ViewerPeer } from "./viewer-peer";
 
 const log = rtcLogger("rtc:master");
 
-/**
- * Sending budgets per signaling connection, under KVS's 5 SDP and 20 ICE
- * messages per second (which the relay enforces the same way): messages sent
- * evenly can still arrive bunched, so keep a margin. ICE: lib/core/signaling.ts.
- */
-export const SDP_PER_SECOND = 4;
+/** Answers sent per second per signaling connection (SIGNALING_SEND_RATES, lib/core/signaling.ts: under KVS's 5). */
+export const SDP_PER_SECOND = SIGNALING_SEND_RATES.sdpPerSecond;
+const ICE_PER_SECOND = SIGNALING_SEND_RATES.icePerSecond;
 /** A grant this close to expiry is refreshed before a reconnect. */
 const GRANT_MARGIN_S = 15;
 
@@ -68,7 +65,7 @@ export class MasterChannel {
   /** correlationId of each answer sent → its viewer, to hear about refusals. */
   private readonly answers = new Map<string, string>();
   private sdpPacer = new Pacer(SDP_PER_SECOND);
-  private icePacer = new Pacer(ICE_CANDIDATES_PER_SECOND);
+  private icePacer = new Pacer(ICE_PER_SECOND);
   private generation = 0;
   private retryCount = 0;
   private failedAt?: number;
@@ -145,7 +142,7 @@ export class MasterChannel {
       this.sdpPacer.clear();
       this.icePacer.clear();
       this.sdpPacer = new Pacer(SDP_PER_SECOND);
-      this.icePacer = new Pacer(ICE_CANDIDATES_PER_SECOND);
+      this.icePacer = new Pacer(ICE_PER_SECOND);
       this.wire(setup.client, generation);
       await openSignaling(setup.client, this.host.openTimeoutMs);
       if (generation !== this.generation) return;
@@ -164,7 +161,7 @@ export class MasterChannel {
       this.renewTimer = setTimeout(() => this.renew(generation, "age"), this.host.renewSignalingAfterMs);
       setup.client.on("close", () =>
         setTimeout(() => {
-          if (closeCode === SIGNALING_CLOSE.REPLACED) this.replaced(generation);
+          if (closeCode === SIGNALING_CLOSE_CODES.REPLACED) this.replaced(generation);
           else this.dropped(generation, new RtcError("SIGNALING_FAILED", "The audio relay connection closed."));
         }, 0),
       );
