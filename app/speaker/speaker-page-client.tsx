@@ -2,25 +2,21 @@
 
 import { signOut } from "next-auth/react";
 import { useRouter } from "next/navigation";
-import { useEffect, useEffectEvent, useRef, useState } from "react";
-import type { LanguageCode } from "@/lib/core/languages";
-import type { BroadcastState, LanguageDistribution, ServerMessage } from "@/lib/core/protocol";
-import type { LanguageOffer, SessionRecognizer } from "@/lib/core/speech";
-import { ControlChannel, ControlChannelError, type ConnectionState } from "@/lib/client/control-channel";
-import { controlBaseUrl } from "@/lib/client/ws-url";
-import type { SpeakerTokenResponse } from "@/lib/server/http/dto";
+import { useState } from "react";
+import { SpeakerSession } from "@/lib/client/session/speaker-session";
+import type { SpeakerSessionInfo } from "@/lib/client/session/speaker-state";
+import { useSession } from "@/lib/client/session/use-session";
 import { Alert } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
 import { Card } from "@/components/ui/card";
 import { ConfirmDialog } from "@/components/ui/confirm-dialog";
 import { ConnectionPill } from "@/components/shared/connection-pill";
-import { describeError } from "@/lib/client/describe-error";
 import { languageLabel } from "@/components/shared/language-options";
-import { BroadcastControls, type BroadcastAction } from "@/components/speaker/broadcast-controls";
+import { BroadcastControls } from "@/components/speaker/broadcast-controls";
 import { BroadcastStatePill } from "@/components/speaker/broadcast-state-pill";
-import { CreateSessionForm, type CreateSessionInput } from "@/components/speaker/create-session-form";
+import { CreateSessionForm } from "@/components/speaker/create-session-form";
 import { ListenerCounts } from "@/components/speaker/listener-counts";
-import { SpeakerLiveAudio, type Phase } from "@/components/speaker/live-audio";
+import { SpeakerLiveAudio } from "@/components/speaker/live-audio";
 import { LiveTranslation } from "@/components/speaker/live-translation";
 import { ENGINES_OFF, type SpeakerSpeechInfo } from "@/components/speaker/speech-info";
 import { TranscriptDownloads } from "@/components/speaker/transcript-downloads";
@@ -29,16 +25,7 @@ import { SessionShare } from "@/components/speaker/session-share";
 import type { LinkSource } from "@/components/speaker/share-url";
 
 /** A live session of this speaker the page re-attaches to after a reload (checked on the server). */
-export interface ResumableSession {
-  sessionId: string;
-  title: string;
-  sourceLanguage: LanguageCode;
-  joinUrl: string;
-  targetLanguages: LanguageCode[];
-  recognizer: SessionRecognizer;
-  /** What each language of the session gets, source first. */
-  offers: LanguageOffer[];
-}
+export type ResumableSession = SpeakerSessionInfo;
 
 export interface SpeakerPageClientProps {
   speaker: { name: string; email?: string };
@@ -57,34 +44,7 @@ export interface SpeakerPageClientProps {
   speech?: SpeakerSpeechInfo;
 }
 
-interface Counts {
-  total: number;
-  byLanguage: LanguageDistribution;
-  /** Listeners connected to the speaker's voice (media slots). */
-  originalListeners: number;
-}
-
-const NO_COUNTS: Counts = { total: 0, byLanguage: {}, originalListeners: 0 };
-
-/** Puts the session in the address bar (or takes it out) so a reload re-attaches; no navigation. */
-function setSessionInUrl(sessionId: string | undefined): void {
-  const url = new URL(window.location.href);
-  if (sessionId) url.searchParams.set("session", sessionId);
-  else url.searchParams.delete("session");
-  window.history.replaceState(null, "", `${url.pathname}${url.search}`);
-}
-
-/** A fresh 15-minute speaker token for each (re)connect. */
-async function fetchSpeakerToken(onSignedOut: () => void): Promise<string> {
-  const response = await fetch("/api/speaker/token", { cache: "no-store" });
-  if (response.status === 401) {
-    onSignedOut();
-    throw new ControlChannelError("UNAUTHORIZED", "Your sign-in has expired.");
-  }
-  if (!response.ok) throw new ControlChannelError("INTERNAL_ERROR", "Could not get a speaker token.");
-  return ((await response.json()) as SpeakerTokenResponse).token;
-}
-
+/** The speaker's page: a view over SpeakerSession (lib/client/session/speaker-session.ts). */
 export function SpeakerPageClient({
   speaker,
   wsUrl,
@@ -96,188 +56,22 @@ export function SpeakerPageClient({
   speech = { engines: ENGINES_OFF, notices: [] },
 }: SpeakerPageClientProps) {
   const router = useRouter();
-  const [session, setSession] = useState<ResumableSession | undefined>(resume);
-  const [broadcast, setBroadcast] = useState<BroadcastState | undefined>(
-    resume ? { status: "active", muted: false, live: false } : undefined,
-  );
-  const [counts, setCounts] = useState<Counts>(NO_COUNTS);
-  const [ended, setEnded] = useState<{ sessionId: string; listeners: number }>();
-  const [connection, setConnection] = useState<ConnectionState | "idle">("idle");
-  const [connectError, setConnectError] = useState<string>();
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState<BroadcastAction | "endSession" | "createSession">();
-  const [confirmEnd, setConfirmEnd] = useState(false);
-  const [micStream, setMicStream] = useState<MediaStream>();
-  const [phase, setPhase] = useState<Phase>("off");
-  const sessionIdRef = useRef<string | undefined>(resume?.sessionId);
-  const signedOutRef = useRef(false);
-
-  function signInAgain() {
-    signedOutRef.current = true;
-    router.replace(`/signin?callbackUrl=${encodeURIComponent(`${window.location.pathname}${window.location.search}`)}`);
-  }
-
-  // The channel object is inert until connect(); the URL is read when it connects (in the browser).
-  const [channel] = useState(
+  const [state, speakerSession] = useSession(
     () =>
-      new ControlChannel({
-        url: () => controlBaseUrl(wsUrl, window.location),
-        // With a sessionId the server re-attaches this connection as the session's speaker.
-        query: async () => ({ token: await fetchSpeakerToken(signInAgain), sessionId: sessionIdRef.current }),
-        // Signed out elsewhere: stop, the page is on its way to /signin.
-        shouldReconnect: () => !signedOutRef.current,
-        maxConnectionMs: maxConnectionSeconds === undefined ? undefined : maxConnectionSeconds * 1000,
+      new SpeakerSession({
+        wsUrl,
+        maxConnectionSeconds,
+        signalingMaxConnectionSeconds,
+        resume,
+        onSignedOut: () => router.replace(`/signin?callbackUrl=${encodeURIComponent(`${window.location.pathname}${window.location.search}`)}`),
       }),
   );
-
-  const applyStatus = (message: Extract<ServerMessage, { type: "sessionStatus" }>) => {
-    setCounts({
-      total: Math.max(0, message.listenerCount),
-      byLanguage: message.languageDistribution,
-      originalListeners: Math.max(0, message.originalListeners),
-    });
-    setBroadcast(message.broadcastState);
-  };
-
-  async function refreshStatus() {
-    if (!sessionIdRef.current) return;
-    try {
-      applyStatus(await channel.request({ action: "getSessionStatus" }));
-    } catch (e) {
-      if (e instanceof ControlChannelError && (e.code === "SESSION_NOT_FOUND" || e.code === "SESSION_INACTIVE")) markEnded();
-      else setError(describeError(e));
-    }
-  }
-
-  const onMessage = useEffectEvent((message: ServerMessage) => {
-    if ("sessionId" in message && message.sessionId !== sessionIdRef.current) return; // an older session's news
-    switch (message.type) {
-      case "sessionStatus":
-        applyStatus(message);
-        break;
-      case "broadcastPaused":
-      case "broadcastResumed":
-      case "broadcastMuted":
-      case "broadcastUnmuted":
-      case "broadcastStarted":
-      case "broadcastStopped":
-        setBroadcast(message.broadcastState);
-        break;
-      case "sessionEnded":
-        markEnded();
-        break;
-      case "error":
-        setError(message.message);
-        break;
-      default:
-        break;
-    }
-  });
-
-  function markEnded() {
-    const sessionId = sessionIdRef.current;
-    if (!sessionId) return;
-    sessionIdRef.current = undefined; // reconnects from now on come back without a session
-    setEnded({ sessionId, listeners: counts.total });
-    setSession(undefined);
-    setBroadcast(undefined);
-    setConfirmEnd(false);
-    setSessionInUrl(undefined);
-  }
-
-  function connectFailed(e: unknown) {
-    if (channel.state === "closed" && !signedOutRef.current) setConnectError(describeError(e));
-  }
-
-  function retryConnect() {
-    setConnectError(undefined);
-    channel.connect().then(() => refreshStatus(), connectFailed);
-  }
-
-  const onOpened = useEffectEvent(() => void refreshStatus());
-  const onConnectFailed = useEffectEvent((e: unknown) => connectFailed(e));
-
-  useEffect(() => {
-    let active = true;
-    const offState = channel.on("stateChanged", (state) => setConnection(state));
-    const offMessage = channel.on("message", (message) => onMessage(message));
-    const offReconnected = channel.on("reconnected", () => onOpened());
-    channel.connect().then(
-      () => active && onOpened(),
-      (e: unknown) => active && onConnectFailed(e),
-    );
-    return () => {
-      active = false;
-      offState();
-      offMessage();
-      offReconnected();
-      channel.close();
-    };
-  }, [channel]);
-
-  async function createSession(input: CreateSessionInput) {
-    setBusy("createSession");
-    setError(undefined);
-    try {
-      const created = await channel.request({
-        action: "createSession",
-        sourceLanguage: input.sourceLanguage,
-        title: input.title || undefined,
-        targetLanguages: input.targetLanguages,
-        recognizer: input.recognizer,
-      });
-      sessionIdRef.current = created.sessionId;
-      setSession({
-        sessionId: created.sessionId,
-        title: created.title,
-        sourceLanguage: created.sourceLanguage,
-        joinUrl: created.joinUrl,
-        targetLanguages: created.targetLanguages,
-        recognizer: created.recognizer,
-        offers: created.offers,
-      });
-      setBroadcast(created.broadcastState);
-      setCounts(NO_COUNTS);
-      setEnded(undefined);
-      setSessionInUrl(created.sessionId);
-    } catch (e) {
-      setError(describeError(e));
-    } finally {
-      setBusy(undefined);
-    }
-  }
-
-  async function broadcastAction(action: BroadcastAction) {
-    setBusy(action);
-    setError(undefined);
-    try {
-      const reply = await channel.request({ action });
-      setBroadcast(reply.broadcastState);
-    } catch (e) {
-      if (e instanceof ControlChannelError && e.code === "SESSION_INACTIVE") markEnded();
-      else setError(describeError(e));
-    } finally {
-      setBusy(undefined);
-    }
-  }
-
-  async function endSession() {
-    setBusy("endSession");
-    setError(undefined);
-    try {
-      await channel.request({ action: "endSession" });
-      markEnded();
-    } catch (e) {
-      if (e instanceof ControlChannelError && (e.code === "SESSION_INACTIVE" || e.code === "SESSION_NOT_FOUND")) markEnded();
-      else setError(describeError(e));
-    } finally {
-      setBusy(undefined);
-      setConfirmEnd(false);
-    }
-  }
+  // The end-session dialog is open for this session (a new session starts with it closed).
+  const [confirmEndFor, setConfirmEndFor] = useState<string>();
+  const { session, broadcast, counts, ended, connection, connectError, error, busy, live } = state;
+  const confirmEnd = !!session && confirmEndFor === session.sessionId;
 
   const open = connection === "open";
-  const speaking = phase === "live" && !!broadcast && broadcast.status === "active" && !broadcast.muted && busy !== "pauseBroadcast" && busy !== "muteBroadcast";
 
   return (
     <div className="flex flex-col gap-5">
@@ -306,7 +100,7 @@ export function SpeakerPageClient({
         <Alert data-testid="speaker-connect-error">
           <div className="flex flex-wrap items-center justify-between gap-3">
             <span>{connectError}</span>
-            <Button variant="secondary" onClick={retryConnect} data-testid="retry-connect-button">
+            <Button variant="secondary" onClick={() => speakerSession.retryConnect()} data-testid="retry-connect-button">
               Try again
             </Button>
           </div>
@@ -329,21 +123,18 @@ export function SpeakerPageClient({
             <div className="flex flex-col gap-4">
               <SpeakerLiveAudio
                 key={session.sessionId}
-                channel={channel}
-                sessionId={session.sessionId}
-                broadcastState={broadcast}
+                live={live}
                 connected={open}
-                pendingAction={busy}
-                signalingMaxConnectionSeconds={signalingMaxConnectionSeconds}
-                onStream={setMicStream}
-                onPhase={setPhase}
+                silent={state.silent}
+                onGoLive={() => void speakerSession.goLive()}
+                onStop={() => void speakerSession.stopLive()}
               />
               <BroadcastControls
                 state={broadcast}
                 disabled={!open}
                 busy={busy === "createSession" ? undefined : busy}
-                onAction={(action) => void broadcastAction(action)}
-                onEnd={() => setConfirmEnd(true)}
+                onAction={(action) => void speakerSession.broadcastAction(action)}
+                onEnd={() => setConfirmEndFor(session.sessionId)}
               />
             </div>
           </Card>
@@ -355,13 +146,13 @@ export function SpeakerPageClient({
           >
             <LiveTranslation
               key={session.sessionId}
-              channel={channel}
+              session={speakerSession}
               sessionId={session.sessionId}
               sourceLanguage={session.sourceLanguage}
               recognizer={session.recognizer}
               offers={session.offers}
-              stream={micStream}
-              active={speaking}
+              stream={live.stream}
+              active={state.speaking}
               byLanguage={counts.byLanguage}
               openTranscribe={openTranscribe}
             />
@@ -377,8 +168,8 @@ export function SpeakerPageClient({
             confirmLabel="End session"
             danger
             busy={busy === "endSession"}
-            onConfirm={() => void endSession()}
-            onCancel={() => setConfirmEnd(false)}
+            onConfirm={() => void speakerSession.endSession().finally(() => setConfirmEndFor(undefined))}
+            onCancel={() => setConfirmEndFor(undefined)}
             testId="end-session-dialog"
           >
             Everyone listening is disconnected and the code stops working. This cannot be undone.
@@ -395,7 +186,7 @@ export function SpeakerPageClient({
             </Card>
           ) : null}
           <Card title={ended ? "Start another session" : "Start a session"} description="Listeners join with a code, a link or a QR code.">
-            <CreateSessionForm disabled={!open} busy={busy === "createSession"} speech={speech} onCreate={(input) => void createSession(input)} />
+            <CreateSessionForm disabled={!open} busy={busy === "createSession"} speech={speech} onCreate={(input) => void speakerSession.createSession(input)} />
           </Card>
         </>
       )}

@@ -1,7 +1,8 @@
 import type { BroadcastState } from "@/lib/core/protocol";
+import type { BroadcastAction } from "@/lib/client/session/speaker-state";
 import { Button } from "@/components/ui/button";
 
-export type BroadcastAction = "pauseBroadcast" | "resumeBroadcast" | "muteBroadcast" | "unmuteBroadcast";
+export type { BroadcastAction };
 
 /** Pause/resume, mute/unmute and End. Each button says what it will do. */
 export function BroadcastControls({

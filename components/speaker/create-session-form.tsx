@@ -1,6 +1,7 @@
 "use client";
 
 import { useState, useSyncExternalStore, type FormEvent } from "react";
+import type { CreateSessionInput } from "@/lib/client/session/speaker-session";
 import type { LanguageCode } from "@/lib/core/languages";
 import { isLanguageCode } from "@/lib/core/languages";
 import { TRANSCRIPT_LIMITS, canRecognize, targetLanguagesFor, type SessionRecognizer } from "@/lib/core/speech";
@@ -14,12 +15,7 @@ import { ENGINES_OFF, targetOffer, type SpeakerSpeechInfo } from "./speech-info"
 
 export const MAX_TITLE_LENGTH = 120;
 
-export interface CreateSessionInput {
-  title: string;
-  sourceLanguage: LanguageCode;
-  targetLanguages: LanguageCode[];
-  recognizer: SessionRecognizer;
-}
+export type { CreateSessionInput };
 
 const noSubscribe = () => () => undefined;
 /** Whether this browser has the Web Speech API (false while rendering on the server). */

@@ -4,8 +4,8 @@ import { useEffect, useState, useSyncExternalStore } from "react";
 import type { LanguageCode } from "@/lib/core/languages";
 import type { LanguageDistribution } from "@/lib/core/protocol";
 import type { LanguageOffer, SessionRecognizer } from "@/lib/core/speech";
-import type { ControlChannel } from "@/lib/client/control-channel";
-import { SpeakerRecognition, type OpenTranscribe, type RecognitionState } from "@/lib/client/speech/recognition";
+import type { SpeakerSession } from "@/lib/client/session/speaker-session";
+import type { OpenTranscribe, RecognitionState } from "@/lib/client/speech/recognition";
 import { useHasWebSpeech } from "./create-session-form";
 import { PipelineStatus } from "./pipeline-status";
 import { TranscriptDownloads } from "./transcript-downloads";
@@ -14,7 +14,8 @@ import { TranscriptPanel } from "./transcript-panel";
 const IDLE: RecognitionState = { recognizer: { status: "off" }, choice: "server", lines: [], pipeline: {}, submitted: 0 };
 
 export interface LiveTranslationProps {
-  channel: ControlChannel;
+  /** Makes the session's recognition (on its control channel). */
+  session: Pick<SpeakerSession, "recognition">;
   sessionId: string;
   sourceLanguage: LanguageCode;
   recognizer: SessionRecognizer;
@@ -34,10 +35,10 @@ export interface LiveTranslationProps {
  * and the pipeline's per language, the live transcript, and the transcript
  * downloads. Mount it keyed by the session.
  */
-export function LiveTranslation({ channel, sessionId, sourceLanguage, recognizer, offers, stream, active, byLanguage, openTranscribe }: LiveTranslationProps) {
+export function LiveTranslation({ session, sessionId, sourceLanguage, recognizer, offers, stream, active, byLanguage, openTranscribe }: LiveTranslationProps) {
   // One object per mount (the component is keyed by the session); the props it reads do not change within a session.
   const [recognition] = useState(
-    () => new SpeakerRecognition({ channel, sessionId, sourceLanguage, openTranscribe, choice: recognizer === "browser" ? "browser" : "server" }),
+    () => session.recognition({ sessionId, sourceLanguage, openTranscribe, choice: recognizer === "browser" ? "browser" : "server" }),
   );
   const webSpeech = useHasWebSpeech();
 

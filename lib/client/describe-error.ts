@@ -1,8 +1,13 @@
-import { ControlChannelError } from "./control-channel";
+import { isClientError } from "./errors";
 
-/** A sentence for people from anything the control channel threw. */
-export function describeError(error: unknown): string {
-  if (error instanceof ControlChannelError) {
+/**
+ * A sentence for people from anything the client threw: the control
+ * channel's own failures get a sentence that says what to do; every other
+ * ClientError (media, capture, recognizer) and the server's errors carry
+ * their own message. `fallback` is for a thrown value that is not an Error.
+ */
+export function describeError(error: unknown, fallback = "Something went wrong."): string {
+  if (isClientError(error) && error.kind === "control") {
     switch (error.code) {
       case "CONNECT_FAILED":
         return "Could not connect to Earshot. Check your connection and try again.";
@@ -15,5 +20,5 @@ export function describeError(error: unknown): string {
         return error.message;
     }
   }
-  return error instanceof Error ? error.message : "Something went wrong.";
+  return error instanceof Error ? error.message : fallback;
 }

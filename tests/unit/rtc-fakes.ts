@@ -63,6 +63,7 @@ export class FakeSender {
   }
   async setParameters(p: RTCRtpSendParameters) {
     this.params = p;
+    progress();
   }
 }
 
@@ -92,6 +93,7 @@ export class FakePeerConnection {
 
   constructor(readonly configuration: RTCConfiguration) {
     FakePeerConnection.created.push(this);
+    progress();
   }
 
   addTransceiver(_kind: string, init: { direction: RTCRtpTransceiverDirection }) {
@@ -108,6 +110,7 @@ export class FakePeerConnection {
       this.signalingState = "have-remote-offer";
       if (this.transceivers.length === 0) this.transceivers.push(new FakeTransceiver("recvonly"));
     } else this.signalingState = "stable";
+    progress();
   }
   async createOffer(): Promise<RTCSessionDescriptionInit> {
     return { type: "offer", sdp: CHROME_OFFER };
@@ -120,9 +123,11 @@ export class FakePeerConnection {
     const d = { type: desc.type!, sdp: desc.sdp ?? "" };
     this.localDescription = { ...d, toJSON: () => ({ type: d.type as RTCSdpType, sdp: d.sdp }) };
     this.signalingState = desc.type === "offer" ? "have-local-offer" : "stable";
+    progress();
   }
   async addIceCandidate(c: RTCIceCandidateInit) {
     this.addedCandidates.push(c);
+    progress();
   }
   getSenders() {
     return this.transceivers.map((t) => t.sender);
@@ -130,6 +135,7 @@ export class FakePeerConnection {
   close() {
     this.closed = true;
     this.connectionState = "closed";
+    progress();
   }
   // --- test controls
   emitCandidate(candidate: string) {
@@ -179,19 +185,24 @@ export class FakeSignalingClient extends EventEmitter {
         this.emit("error", new Error("refused"));
         this.emit("close");
       }
+      progress();
     });
   }
   close() {
     this.closed = true;
+    progress();
   }
   sendSdpOffer(payload: unknown, recipient?: string, correlationId?: string) {
     this.sent.push({ kind: "offer", payload, recipient, correlationId });
+    progress();
   }
   sendSdpAnswer(payload: unknown, recipient?: string, correlationId?: string) {
     this.sent.push({ kind: "answer", payload, recipient, correlationId });
+    progress();
   }
   sendIceCandidate(payload: unknown, recipient?: string) {
     this.sent.push({ kind: "ice", payload, recipient });
+    progress();
   }
   /** The relay closes the socket: the SDK emits "close" first, then later socket listeners see the code. */
   drop(code = 1006) {
@@ -209,6 +220,7 @@ export function fakeSignaling(behaviour: () => "open" | "error" | "manual" = () 
   const factory: SignalingFactory = async (target) => {
     const client = new FakeSignalingClient(target, behaviour());
     clients.push(client);
+    progress();
     return { client: client as unknown as SignalingClient, rtcConfiguration: { iceServers: [] } };
   };
   return { factory, clients };
@@ -246,7 +258,40 @@ export function viewerChannel(clientId = "v-1", shard = 0): MediaChannelMessage 
   };
 }
 
-/** Lets queued microtasks and resolved promises run. */
-export async function flush(times = 10): Promise<void> {
-  for (let i = 0; i < times; i++) await Promise.resolve();
+// ---------------------------------------------------------------------------
+// Waiting for what the code under test does, without counting microtasks
+
+/** The real timers, taken before a test installs fake ones. */
+const realSetTimeout = globalThis.setTimeout;
+const realClearTimeout = globalThis.clearTimeout;
+const waiters = new Set<() => void>();
+
+/** Every fake calls this when it changes (a message sent, a description set, a connection made or closed). */
+export function progress(): void {
+  for (const waiter of [...waiters]) waiter();
+}
+
+/**
+ * Resolves once `check()` holds: at once, or at the first change a fake
+ * reports after which it holds. Rejects naming `what` when it still does not
+ * hold after `timeoutMs` of real time (the fakes never wait on real time).
+ */
+export function until(check: () => boolean, what: string, timeoutMs = 2_000): Promise<void> {
+  if (check()) return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    const done = () => {
+      waiters.delete(waiter);
+      realClearTimeout(timer);
+    };
+    const waiter = () => {
+      if (!check()) return;
+      done();
+      resolve();
+    };
+    const timer = realSetTimeout(() => {
+      done();
+      reject(new Error(`timed out waiting for ${what}`));
+    }, timeoutMs);
+    waiters.add(waiter);
+  });
 }

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { BroadcastMaster } from "@/lib/client/rtc/master";
-import { CHROME_OFFER, FakePeerConnection, FakeStream, fakeSignaling, flush, masterChannels } from "./rtc-fakes";
+import { CHROME_OFFER, FakePeerConnection, FakeStream, fakeSignaling, masterChannels, until } from "./rtc-fakes";
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -25,7 +25,7 @@ describe("BroadcastMaster signaling renewal", () => {
     await master.setChannels(masterChannels(1));
     const first = signaling.clients[0]!;
     first.emit("sdpOffer", { type: "offer", sdp: CHROME_OFFER }, "v-a");
-    await flush(30);
+    await until(() => first.ofKind("answer").length === 1, "the answer");
     FakePeerConnection.created[0]!.setState("connected");
 
     await vi.advanceTimersByTimeAsync(14_000);

@@ -1,8 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { BroadcastMaster, SDP_PER_SECOND } from "@/lib/client/rtc/master";
-import { CHROME_OFFER, FakePeerConnection, FakeStream, fakeSignaling, flush, masterChannels } from "./rtc-fakes";
+import { CHROME_OFFER, FakePeerConnection, FakeStream, fakeSignaling, masterChannels, until, type FakeSignalingClient } from "./rtc-fakes";
 
 const offer = { type: "offer", sdp: CHROME_OFFER };
+
+/** Resolves once `client` has sent `n` answers. */
+const answered = (client: FakeSignalingClient, n: number) => until(() => client.ofKind("answer").length >= n, `${n} answer(s)`);
 
 function setup(options: { behaviour?: () => "open" | "error" | "manual" } = {}) {
   FakePeerConnection.created = [];
@@ -37,7 +40,7 @@ describe("BroadcastMaster", () => {
 
     client.emit("sdpOffer", offer, "v-a");
     client.emit("sdpOffer", offer, "v-b");
-    await flush(30);
+    await answered(client, 2);
     expect(FakePeerConnection.created).toHaveLength(2);
     const [pcA, pcB] = FakePeerConnection.created;
     const answers = client.ofKind("answer");
@@ -62,9 +65,11 @@ describe("BroadcastMaster", () => {
     const { master, signaling, stream } = setup();
     await master.setChannels(masterChannels(1));
     signaling.clients[0]!.emit("sdpOffer", offer, "v-a");
-    await flush(30);
+    await answered(signaling.clients[0]!, 1);
     const pc = FakePeerConnection.created[0]!;
     const transceiver = pc.transceivers[0]!;
+    // The bitrate cap is the last step of answering.
+    await until(() => transceiver.sender.params.encodings[0]!.maxBitrate !== undefined, "the bitrate cap");
     expect(transceiver.direction).toBe("sendonly");
     expect(transceiver.sender.track).toBe(stream.tracks[0]);
     expect(transceiver.sender.params.encodings[0]!.maxBitrate).toBe(32_000);
@@ -81,7 +86,7 @@ describe("BroadcastMaster", () => {
     client.emit("sdpOffer", offer, "v-a");
     client.emit("iceCandidate", { candidate: "candidate:early", sdpMid: "0" }, "v-a");
     client.emit("iceCandidate", { candidate: "candidate:stranger", sdpMid: "0" }, "v-unknown");
-    await flush(30);
+    await until(() => FakePeerConnection.created[0]!.addedCandidates.length > 0, "the queued candidate");
     expect(FakePeerConnection.created[0]!.addedCandidates).toEqual([{ candidate: "candidate:early", sdpMid: "0" }]);
   });
 
@@ -90,12 +95,12 @@ describe("BroadcastMaster", () => {
     await master.setChannels(masterChannels(1));
     const client = signaling.clients[0]!;
     client.emit("sdpOffer", offer, "v-a");
-    await flush(30);
+    await answered(client, 1);
     FakePeerConnection.created[0]!.setState("connected");
     expect(master.peerCount).toBe(1);
 
     client.emit("sdpOffer", offer, "v-a");
-    await flush(30);
+    await answered(client, 2);
     expect(FakePeerConnection.created).toHaveLength(2);
     expect(FakePeerConnection.created[0]!.closed).toBe(true);
     expect(FakePeerConnection.created[1]!.closed).toBe(false);
@@ -110,7 +115,7 @@ describe("BroadcastMaster", () => {
     const client = signaling.clients[0]!;
     client.emit("sdpOffer", offer, "v-a");
     client.emit("sdpOffer", offer, "v-b");
-    await flush(30);
+    await answered(client, 2);
     const [pcA, pcB] = FakePeerConnection.created;
     pcA!.setState("connected");
     pcB!.setState("connected");
@@ -131,7 +136,7 @@ describe("BroadcastMaster", () => {
     const { master, signaling, stream } = setup();
     await master.setChannels(masterChannels(1));
     signaling.clients[0]!.emit("sdpOffer", offer, "v-a");
-    await flush(30);
+    await answered(signaling.clients[0]!, 1);
     const pc = FakePeerConnection.created[0]!;
     expect(pc.createAnswerCalls).toBe(1);
 
@@ -159,7 +164,7 @@ describe("BroadcastMaster", () => {
     ]);
     // A viewer of shard 1 is answered on shard 1's connection.
     signaling.clients[1]!.emit("sdpOffer", offer, "v-11");
-    await flush(30);
+    await answered(signaling.clients[1]!, 1);
     expect(signaling.clients[1]!.ofKind("answer")[0]!.recipient).toBe("v-11");
     expect(signaling.clients[0]!.ofKind("answer")).toHaveLength(0);
   });
@@ -169,7 +174,8 @@ describe("BroadcastMaster", () => {
     await master.setChannels(masterChannels(1));
     const client = signaling.clients[0]!;
     for (let i = 0; i < 8; i++) client.emit("sdpOffer", offer, `v-${i}`);
-    await flush(60);
+    // Every viewer's answer is ready; only the first second's worth went out.
+    await until(() => FakePeerConnection.created.filter((pc) => pc.localDescription).length === 8, "8 answers made");
     expect(client.ofKind("answer")).toHaveLength(SDP_PER_SECOND);
     expect(SDP_PER_SECOND).toBeLessThan(5);
     await vi.advanceTimersByTimeAsync(1000);
@@ -181,7 +187,7 @@ describe("BroadcastMaster", () => {
     await master.setChannels(masterChannels(1));
     const first = signaling.clients[0]!;
     first.emit("sdpOffer", offer, "v-a");
-    await flush(30);
+    await answered(first, 1);
     FakePeerConnection.created[0]!.setState("connected");
 
     first.drop(1006);
@@ -227,7 +233,8 @@ describe("BroadcastMaster", () => {
     await master.setChannels(masterChannels(2));
     signaling.clients[0]!.emit("sdpOffer", offer, "v-a");
     signaling.clients[1]!.emit("sdpOffer", offer, "v-b");
-    await flush(30);
+    await answered(signaling.clients[0]!, 1);
+    await answered(signaling.clients[1]!, 1);
     master.close();
     expect(FakePeerConnection.created.every((pc) => pc.closed)).toBe(true);
     expect(signaling.clients.every((c) => c.closed)).toBe(true);

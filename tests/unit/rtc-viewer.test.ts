@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { DefaultReconnectPolicy } from "@/lib/client/control-channel";
 import { ListenerConnection, type ListenerMediaState } from "@/lib/client/rtc/viewer";
-import { FakePeerConnection, FakeStream, fakeSignaling, flush, viewerChannel } from "./rtc-fakes";
+import { FakePeerConnection, FakeStream, fakeSignaling, progress, until, viewerChannel } from "./rtc-fakes";
 
 function setup(options: { behaviour?: () => "open" | "error" | "manual"; requestChannel?: () => Promise<ReturnType<typeof viewerChannel>>; isFatal?: (e: unknown) => boolean } = {}) {
   FakePeerConnection.created = [];
@@ -18,18 +18,26 @@ function setup(options: { behaviour?: () => "open" | "error" | "manual"; request
     isFatal: options.isFatal,
   });
   const states: ListenerMediaState[] = [];
-  viewer.on("stateChanged", (s) => states.push(s));
+  viewer.on("stateChanged", (s) => {
+    states.push(s);
+    progress();
+  });
   const streams: (MediaStream | undefined)[] = [];
   viewer.on("stream", (s) => streams.push(s));
   return { viewer, signaling, requestChannel, states, streams };
 }
 
-/** Answers the current offer and brings the peer connection up. */
-async function answerAndConnect(signaling: ReturnType<typeof fakeSignaling>, index = -1) {
-  const client = signaling.clients.at(index)!;
+/** Resolves once the `n`-th signaling client (1-based) has sent its offer. */
+const offered = (signaling: ReturnType<typeof fakeSignaling>, n = 1) =>
+  until(() => (signaling.clients[n - 1]?.ofKind("offer").length ?? 0) > 0, `an offer on signaling connection ${n}`);
+
+/** Answers the latest connection's offer (once it is out) and brings the peer connection up. */
+async function answerAndConnect(signaling: ReturnType<typeof fakeSignaling>) {
+  await until(() => (signaling.clients.at(-1)?.ofKind("offer").length ?? 0) > 0, "an offer on the latest signaling connection");
+  const client = signaling.clients.at(-1)!;
+  const pc = FakePeerConnection.created.at(-1)!;
   client.emit("sdpAnswer", { type: "answer", sdp: "v=0 answer" });
-  await flush(20);
-  const pc = FakePeerConnection.created.at(index)!;
+  await until(() => pc.remoteDescription?.type === "answer", "the answer applied");
   pc.emitTrack(new FakeStream());
   pc.setState("connected");
   return { client, pc };
@@ -46,7 +54,7 @@ describe("ListenerConnection", () => {
   it("asks for its channel, offers receive-only audio as VIEWER, applies the answer and goes live", async () => {
     const { viewer, signaling, requestChannel, states, streams } = setup();
     viewer.start();
-    await flush(30);
+    await offered(signaling);
     expect(requestChannel).toHaveBeenCalledTimes(1);
     const client = signaling.clients[0]!;
     expect(client.target).toMatchObject({ role: "VIEWER", clientId: "v-1", channel: { shard: 0 } });
@@ -63,9 +71,9 @@ describe("ListenerConnection", () => {
 
     // The master's candidates that come before its answer wait for it.
     client.emit("iceCandidate", { candidate: "candidate:m1", sdpMid: "0" });
-    await flush();
     expect(pc.addedCandidates).toHaveLength(0);
     await answerAndConnect(signaling);
+    await until(() => pc.addedCandidates.length > 0, "the queued candidate added");
     expect(pc.remoteDescription).toEqual({ type: "answer", sdp: "v=0 answer" });
     expect(pc.addedCandidates).toEqual([{ candidate: "candidate:m1", sdpMid: "0" }]);
     expect(states).toEqual(["connecting", "live"]);
@@ -77,18 +85,16 @@ describe("ListenerConnection", () => {
     let n = 0;
     const { viewer, signaling, states } = setup({ behaviour: () => (n++ < 2 ? "error" : "open") });
     viewer.start();
-    await flush(30);
+    await until(() => states.length === 2, "the refused connect");
     expect(states).toEqual(["connecting", "reconnecting"]);
     expect(signaling.clients).toHaveLength(1);
     // Full jitter at 0.5: the first retry waits 100 ms, the second 200 ms.
     await vi.advanceTimersByTimeAsync(99);
     expect(signaling.clients).toHaveLength(1);
     await vi.advanceTimersByTimeAsync(1);
-    await flush(30);
-    expect(signaling.clients).toHaveLength(2);
+    await until(() => signaling.clients.length === 2 && signaling.clients[1]!.closed, "the second connect refused");
     await vi.advanceTimersByTimeAsync(200);
-    await flush(30);
-    expect(signaling.clients).toHaveLength(3);
+    await until(() => signaling.clients.length === 3, "the third connect");
     expect(signaling.clients[0]!.closed && signaling.clients[1]!.closed).toBe(true);
     await answerAndConnect(signaling);
     expect(viewer.state).toBe("live");
@@ -97,7 +103,7 @@ describe("ListenerConnection", () => {
   it("offers again when the relay says the channel has no master yet", async () => {
     const { viewer, signaling } = setup();
     viewer.start();
-    await flush(30);
+    await offered(signaling);
     const client = signaling.clients[0]!;
     const first = client.ofKind("offer")[0]!;
     client.emit("statusResponse", {
@@ -118,13 +124,12 @@ describe("ListenerConnection", () => {
   it("rebuilds the connection when it fails, and when it stays disconnected", async () => {
     const { viewer, signaling, states } = setup();
     viewer.start();
-    await flush(30);
     const { pc } = await answerAndConnect(signaling);
     pc.setState("failed");
     expect(pc.closed).toBe(true);
     expect(viewer.state).toBe("reconnecting");
     await vi.advanceTimersByTimeAsync(100);
-    await flush(30);
+    await until(() => signaling.clients.length === 2, "the second connect");
     const second = await answerAndConnect(signaling);
     expect(viewer.state).toBe("live");
 
@@ -140,19 +145,17 @@ describe("ListenerConnection", () => {
   it("gives up the attempt when no answer comes in time", async () => {
     const { viewer, signaling } = setup();
     viewer.start();
-    await flush(30);
+    await offered(signaling);
     await vi.advanceTimersByTimeAsync(5000);
     expect(FakePeerConnection.created[0]!.closed).toBe(true);
     expect(viewer.state).toBe("reconnecting");
     await vi.advanceTimersByTimeAsync(100);
-    await flush(30);
-    expect(signaling.clients).toHaveLength(2);
+    await until(() => signaling.clients.length === 2, "the second connect");
   });
 
   it("keeps the audio when the signaling connection closes after it is live", async () => {
     const { viewer, signaling } = setup();
     viewer.start();
-    await flush(30);
     const { client, pc } = await answerAndConnect(signaling);
     client.emit("close");
     expect(viewer.state).toBe("live");
@@ -162,10 +165,9 @@ describe("ListenerConnection", () => {
   it("restart() offers again from scratch (the speaker came back)", async () => {
     const { viewer, signaling, requestChannel } = setup();
     viewer.start();
-    await flush(30);
     const { pc } = await answerAndConnect(signaling);
     viewer.restart();
-    await flush(30);
+    await until(() => signaling.clients.length === 2, "the new connect");
     expect(pc.closed).toBe(true);
     expect(requestChannel).toHaveBeenCalledTimes(2);
     expect(signaling.clients).toHaveLength(2);
@@ -178,7 +180,7 @@ describe("ListenerConnection", () => {
     const { viewer, signaling, streams } = setup();
     viewer.start();
     viewer.start();
-    await flush(30);
+    await offered(signaling);
     expect(signaling.clients).toHaveLength(1);
     const { client, pc } = await answerAndConnect(signaling);
     viewer.start();
@@ -201,8 +203,7 @@ describe("ListenerConnection", () => {
       isFatal: (e) => e === ended,
     });
     viewer.start();
-    await flush(30);
-    expect(viewer.state).toBe("failed");
+    await until(() => viewer.state === "failed", "the fatal error");
     await vi.advanceTimersByTimeAsync(60_000);
     expect(requestChannel).toHaveBeenCalledTimes(1);
   });
@@ -211,7 +212,6 @@ describe("ListenerConnection", () => {
     const { viewer } = setup({ behaviour: () => "error" });
     viewer.start();
     await vi.advanceTimersByTimeAsync(30_000);
-    await flush(30);
-    expect(viewer.state).toBe("failed");
+    await until(() => viewer.state === "failed", "giving up");
   });
 });

@@ -14,6 +14,8 @@
  * Browser-only; no React.
  */
 
+import { ClientError } from "../errors";
+
 export const PCM_SAMPLE_RATE = 16_000;
 export const PCM_CHUNK_MS = 100;
 /** Where Next serves the worklet module (public/worklets/pcm-capture.js). */
@@ -31,9 +33,10 @@ export interface PcmCaptureOptions {
   workletUrl?: string;
 }
 
-export class PcmCaptureError extends Error {
+/** Capture could not start (a ClientError of kind `capture`). */
+export class PcmCaptureError extends ClientError<"CAPTURE_FAILED"> {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super("capture", "CAPTURE_FAILED", message, options);
     this.name = "PcmCaptureError";
   }
 }

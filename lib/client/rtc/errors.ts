@@ -1,6 +1,8 @@
+import { ClientError } from "../errors";
+
 /**
- * Errors of the browser media module: one class with a closed set of codes,
- * a sentence for people, and the underlying `cause`.
+ * Errors of the browser media module: a ClientError of kind `media` with a
+ * closed set of codes, a sentence for people, and the underlying `cause`.
  */
 
 export type RtcErrorCode =
@@ -33,13 +35,10 @@ const MESSAGES: Record<RtcErrorCode, string> = {
   GAVE_UP: "The audio connection could not be restored.",
 };
 
-export class RtcError extends Error {
-  readonly code: RtcErrorCode;
-
+export class RtcError extends ClientError<RtcErrorCode> {
   constructor(code: RtcErrorCode, message = MESSAGES[code], options: { cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super("media", code, message, options);
     this.name = "RtcError";
-    this.code = code;
   }
 
   /** Maps what getUserMedia threw to a code and a message that says what to do. */
@@ -68,14 +67,4 @@ export class RtcError extends Error {
 
 function isDomException(value: unknown): boolean {
   return typeof DOMException !== "undefined" && value instanceof DOMException;
-}
-
-export function isRtcError(value: unknown): value is RtcError {
-  return value instanceof RtcError || (value instanceof Error && value.name === "RtcError" && "code" in value);
-}
-
-/** A sentence for people from anything the media module threw. */
-export function describeRtcError(error: unknown): string {
-  if (isRtcError(error)) return error.message;
-  return error instanceof Error ? error.message : "Something went wrong with the audio.";
 }

@@ -179,8 +179,5 @@ export function statusOf(s: {
   return { state: "live", label: "Live", tone: "live" };
 }
 
-/** The error codes after which the session is gone (no point re-joining). */
-export function isSessionGone(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === "SESSION_INACTIVE" || code === "SESSION_NOT_FOUND";
-}
+/** The error codes after which the session is gone (no point re-joining): the one check, in lib/client/errors.ts. */
+export { isSessionGone } from "../errors";

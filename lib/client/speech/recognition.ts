@@ -1,9 +1,24 @@
 import type { LanguageCode } from "../../core/languages";
-import type { PipelineLanguageStatus, RecognizerMessage, ServerMessage } from "../../core/protocol";
+import type { RecognizerMessage, ServerMessage } from "../../core/protocol";
 import { Segmenter, type RecognizerResult } from "../../core/segmenter";
 import type { Segment } from "../../core/speech";
-import { ControlChannelError, type ControlChannel } from "../control-channel";
+import type { ControlChannel } from "../control-channel";
+import { isSessionGone } from "../errors";
 import { PCM_CHUNK_MS, PcmCapture, type PcmCaptureOptions } from "../media/pcm-capture";
+import {
+  MAX_LINES,
+  withSegmentProcessed,
+  type OpenTranscribe,
+  type RecognitionEngine,
+  type RecognitionState,
+  type RecognitionStatus,
+  type RecognizerChoice,
+  type TranscribeConnection,
+} from "./recognition-state";
+import { WEB_SPEECH_TAGS, hasWebSpeech, webSpeechConstructor, type WebSpeechRecognition } from "./web-speech";
+
+export * from "./recognition-state";
+export { hasWebSpeech, webSpeechConstructor, type WebSpeechRecognition, type WebSpeechRecognitionCtor } from "./web-speech";
 
 /**
  * The speaker's speech recognition for one session, framework-free (the page
@@ -26,71 +41,17 @@ import { PCM_CHUNK_MS, PcmCapture, type PcmCaptureOptions } from "../media/pcm-c
  * the lag. A dropped stream is reopened with a backoff; pause and mute stop
  * recognition (nothing is sent while listeners hear nothing) and resume
  * restarts it. `segmentProcessed` pushes fill the per-language pipeline
- * status and the transcript's translations.
+ * status and the transcript's translations (recognition-state.ts).
+ *
+ * Why it stays one file past 400 lines: it has one job, the life of one
+ * session's recognition. Both engines run under the same `run` counter
+ * (every callback of an older start is ignored), the same retry, and feed
+ * the same Segmenter and epoch, whose seqs and times must continue across
+ * restarts and engine switches; apart, each would need the others' private
+ * state. The state and its pure rules (recognition-state.ts), the Web Speech
+ * API's detection and types (web-speech.ts), the capture and the stream
+ * client are in files of their own.
  */
-
-export type RecognizerChoice = "server" | "browser";
-
-export type RecognitionStatus =
-  /** Not running: not live, paused, muted, or no recogniser. `reason` says which when it is not obvious. */
-  | { status: "off"; reason?: string }
-  | { status: "connecting"; engine: RecognitionEngine }
-  | { status: "listening"; engine: RecognitionEngine }
-  | { status: "error"; engine?: RecognitionEngine; message: string; retrying: boolean };
-
-export type RecognitionEngine = "local" | "aws" | "browser";
-
-export interface TranscriptLine {
-  seq: number;
-  text: string;
-  /** ms from the start of recognition. */
-  startMs: number;
-  endMs: number;
-  /** Translations the pipeline reported (segmentProcessed), by language. */
-  translations: Partial<Record<LanguageCode, string>>;
-  /** Caption lag per language the pipeline reported for this segment (phrase end -> caption sent), ms. */
-  lags: Partial<Record<LanguageCode, number>>;
-}
-
-export interface LanguagePipelineState extends PipelineLanguageStatus {
-  /** The seq of the segment these figures are from. */
-  seq: number;
-  /** Whether synthesized speech was produced for the last segment that had speech listeners. */
-  speechProduced: boolean;
-}
-
-export interface RecognitionState {
-  recognizer: RecognitionStatus;
-  choice: RecognizerChoice;
-  /** Final segments, oldest first (the last MAX_LINES). */
-  lines: TranscriptLine[];
-  /** The current partial, if any. */
-  partial?: { seq: number; text: string };
-  /** Per language, from the last segmentProcessed. */
-  pipeline: Partial<Record<LanguageCode, LanguagePipelineState>>;
-  /** The last refusal of a submitted segment (rate limit, ...). */
-  submitError?: string;
-  /** Segments submitted and accepted, for the status panel. */
-  submitted: number;
-}
-
-/** What the Transcribe-protocol client must give (lib/client/speech/transcribe-client.ts, adapted in the page). */
-export interface TranscribeConnection {
-  /** One chunk of 16-bit PCM at the recogniser's sample rate. */
-  send(pcm: Int16Array): void;
-  /** Ends the audio (the protocol's empty AudioEvent) and closes once the last results arrived. */
-  end(): Promise<void>;
-  /** Closes at once. */
-  close(): void;
-}
-
-export interface TranscribeHandlers {
-  onResult(result: RecognizerResult): void;
-  /** The stream ended: `error` when it dropped (the recognition reopens it), none after end()/close(). */
-  onClose(error?: Error): void;
-}
-
-export type OpenTranscribe = (recognizer: RecognizerMessage, handlers: TranscribeHandlers) => Promise<TranscribeConnection>;
 
 export interface SpeakerRecognitionOptions {
   channel: ControlChannel;
@@ -110,23 +71,8 @@ export interface Capture {
   stop(): Promise<void>;
 }
 
-/** Lines kept in the panel. */
-const MAX_LINES = 200;
 const RETRY_MS = [1_000, 2_000, 4_000, 8_000, 15_000];
 
-/** The Web Speech API constructor where the browser has one. */
-export function webSpeechConstructor(): WebSpeechRecognitionCtor | undefined {
-  if (typeof window === "undefined") return undefined;
-  const w = window as unknown as { SpeechRecognition?: WebSpeechRecognitionCtor; webkitSpeechRecognition?: WebSpeechRecognitionCtor };
-  return w.SpeechRecognition ?? w.webkitSpeechRecognition;
-}
-
-export function hasWebSpeech(): boolean {
-  return webSpeechConstructor() !== undefined;
-}
-
-/** BCP 47 tag for the Web Speech API (it wants a region for English, Spanish, ...). */
-const WEB_SPEECH_TAGS: Partial<Record<LanguageCode, string>> = { en: "en-US", es: "es-ES", pt: "pt-PT", zh: "zh-CN", ar: "ar-SA", ca: "ca-ES", gl: "gl-ES" };
 
 export class SpeakerRecognition {
   private state: RecognitionState;
@@ -275,7 +221,7 @@ export class SpeakerRecognition {
       recognizer = await channel.request({ action: "getRecognizer" });
     } catch (e) {
       if (run !== this.run) return;
-      if (e instanceof ControlChannelError && (e.code === "SESSION_INACTIVE" || e.code === "SESSION_NOT_FOUND")) {
+      if (isSessionGone(e)) {
         this.setRecognizer({ status: "off", reason: "The session has ended." });
         return;
       }
@@ -500,51 +446,7 @@ export class SpeakerRecognition {
 
   private onMessage(message: ServerMessage): void {
     if (message.type !== "segmentProcessed" || message.sessionId !== this.options.sessionId) return;
-    const pipeline = { ...this.state.pipeline };
-    const translations: Partial<Record<LanguageCode, string>> = {};
-    const lags: Partial<Record<LanguageCode, number>> = {};
-    for (const status of message.languages) {
-      if (status.captionLagMs !== undefined) lags[status.language] = status.captionLagMs;
-      const before = pipeline[status.language];
-      const speechProduced = status.speechListeners > 0 ? status.speechLagMs !== undefined && !status.error : (before?.speechProduced ?? false);
-      pipeline[status.language] = { ...status, seq: message.seq, speechProduced };
-      if (status.text) translations[status.language] = status.text;
-    }
-    const lines = this.state.lines.map((l) => (l.seq === message.seq ? { ...l, translations: { ...l.translations, ...translations }, lags: { ...l.lags, ...lags } } : l));
-    this.set({ pipeline, lines });
+    this.set(withSegmentProcessed(this.state, message));
   }
 }
 
-// ---------------------------------------------------------------------------
-// The Web Speech API's types (not in TypeScript's DOM library)
-
-interface WebSpeechAlternative {
-  transcript: string;
-  confidence: number;
-}
-interface WebSpeechResult {
-  readonly isFinal: boolean;
-  readonly length: number;
-  [index: number]: WebSpeechAlternative | undefined;
-}
-interface WebSpeechResultEvent {
-  readonly resultIndex: number;
-  readonly results: { readonly length: number; [index: number]: WebSpeechResult | undefined };
-}
-interface WebSpeechErrorEvent {
-  readonly error: string;
-  readonly message?: string;
-}
-export interface WebSpeechRecognition {
-  continuous: boolean;
-  interimResults: boolean;
-  lang: string;
-  onresult: ((event: WebSpeechResultEvent) => void) | null;
-  onerror: ((event: WebSpeechErrorEvent) => void) | null;
-  onend: (() => void) | null;
-  onstart: (() => void) | null;
-  start(): void;
-  stop(): void;
-  abort(): void;
-}
-export type WebSpeechRecognitionCtor = new () => WebSpeechRecognition;

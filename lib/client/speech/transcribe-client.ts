@@ -1,6 +1,7 @@
 import { SigV4RequestSigner } from "amazon-kinesis-video-streams-webrtc";
 import type { RecognizerMessage } from "../../core/protocol";
 import { decodeTranscribeFrame, encodeAudioEvent, EventStreamError, type TranscribeResult } from "../../core/transcribe-protocol";
+import { ClientError } from "../errors";
 import { speakerCredentials, withChannel } from "../rtc/kvs-cloud";
 import type { OpenTranscribe, TranscribeConnection, TranscribeHandlers } from "./recognition";
 
@@ -32,13 +33,14 @@ const OPEN = 1;
 const END_GRACE_MS = 4000;
 const OPEN_TIMEOUT_MS = 10_000;
 
-export class TranscribeStreamError extends Error {
+/** The recogniser's stream failed (a ClientError of kind `recognizer`; its code is `type`). */
+export class TranscribeStreamError extends ClientError {
   constructor(
     message: string,
     /** Transcribe's exception type (BadRequestException, LimitExceededException...), or "Network". */
     readonly type: string,
   ) {
-    super(message);
+    super("recognizer", type, message);
     this.name = "TranscribeStreamError";
   }
 }
