@@ -51,8 +51,18 @@ export class FakeStream {
   }
 }
 
+/** The sender's DTLS transport: its state turns "closed" when the other side closed its peer connection. */
+export class FakeDtlsTransport extends EventTarget {
+  state: RTCDtlsTransportState = "connected";
+  setState(state: RTCDtlsTransportState) {
+    this.state = state;
+    this.dispatchEvent(new Event("statechange"));
+  }
+}
+
 export class FakeSender {
   track: unknown = null;
+  readonly transport = new FakeDtlsTransport();
   params: RTCRtpSendParameters = { encodings: [{}], transactionId: "t", codecs: [], headerExtensions: [], rtcp: {} } as RTCRtpSendParameters;
   async replaceTrack(track: unknown) {
     this.track = track;

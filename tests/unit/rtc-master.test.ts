@@ -132,6 +132,21 @@ describe("BroadcastMaster", () => {
     expect(peerCounts).toEqual([1, 2, 1, 0]);
   });
 
+  it("frees a viewer at once when its DTLS transport closes (the listener closed the page), though ICE still says connected", async () => {
+    const { master, signaling, peerCounts } = setup();
+    await master.setChannels(masterChannels(1));
+    const client = signaling.clients[0]!;
+    client.emit("sdpOffer", offer, "v-a");
+    await answered(client, 1);
+    const [pc] = FakePeerConnection.created;
+    pc!.setState("connected");
+    expect(master.peerCount).toBe(1);
+    pc!.transceivers[0]!.sender.transport.setState("closed");
+    expect(pc!.closed).toBe(true);
+    expect(master.peerConnections()).toHaveLength(0);
+    expect(peerCounts).toEqual([1, 0]);
+  });
+
   it("mute and pause disable the track without renegotiating", async () => {
     const { master, signaling, stream } = setup();
     await master.setChannels(masterChannels(1));

@@ -1,6 +1,7 @@
 import { Role, SignalingClient } from "amazon-kinesis-video-streams-webrtc";
 import type { SignalingClientConfig } from "amazon-kinesis-video-streams-webrtc/lib/SignalingClient";
 import type { MediaChannelGrant, SignalingAccess } from "@/lib/core/protocol";
+import { EMBEDDED_REGION, SIGNALING_QUERY } from "@/lib/core/signaling";
 import { RtcError } from "./errors";
 import type { KvsResolveOptions } from "./kvs-cloud";
 import type { SignalingRole } from "./kvs-config";
@@ -36,9 +37,7 @@ export interface SignalingSetup {
 export type SignalingFactory = (target: SignalingTarget) => Promise<SignalingSetup>;
 
 /** The query parameter that carries the relay grant. */
-export const GRANT_PARAM = "X-Earshot-Grant";
-/** The region the SDK is told for the embedded relay (it is only used by SigV4, which the relay does not need). */
-export const EMBEDDED_SDK_REGION = "local";
+export const GRANT_PARAM = SIGNALING_QUERY.grant;
 
 export interface PageLocation {
   protocol: string;
@@ -104,7 +103,7 @@ export function embeddedClientConfig(
   return {
     channelARN: channel.channelArn,
     channelEndpoint: resolveEmbeddedEndpoint(access.endpoint, page),
-    region: EMBEDDED_SDK_REGION,
+    region: EMBEDDED_REGION, // only used by SigV4, which the relay does not need
     role: role === "MASTER" ? Role.MASTER : Role.VIEWER,
     clientId: role === "VIEWER" ? clientId : undefined,
     requestSigner: embeddedRequestSigner(channel.grant),

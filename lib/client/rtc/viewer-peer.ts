@@ -7,6 +7,12 @@ import { SPEECH_MAX_BITRATE, tuneOpus } from "./sdp";
  * answers the viewer's offer (Opus tuned for speech, bitrate capped),
  * queues its candidates until the offer is applied, and reports when it is
  * connected or gone (failed, closed, or disconnected past the grace period).
+ *
+ * A listener who closes the page closes its peer connection, which sends a
+ * DTLS close alert: the DTLS transport here turns "closed" within
+ * milliseconds while connectionState still says "connected" (ICE would only
+ * notice ~10 s later). That frees the peer connection at once, so a long
+ * session's hundredth join costs what the first did.
  */
 
 const log = rtcLogger("rtc:master");
@@ -53,6 +59,7 @@ export class ViewerPeer {
       const tuned: RTCSessionDescriptionInit = { type: "answer", sdp: tuneOpus(answer.sdp ?? "") };
       await this.pc.setLocalDescription(tuned);
       if (this.closed) return;
+      this.watchTransport(transceiver.sender.transport);
       this.link.answer(this.pc.localDescription?.toJSON() ?? tuned);
       for (const c of this.pendingCandidates.splice(0)) await this.addRemoteCandidate(c);
       await this.capBitrate(transceiver.sender);
@@ -90,6 +97,15 @@ export class ViewerPeer {
       // already closed
     }
     if (was) this.link.changed();
+  }
+
+  private watchTransport(transport: RTCDtlsTransport | null | undefined): void {
+    if (!transport) return;
+    transport.addEventListener("statechange", () => {
+      if (this.closed || (transport.state !== "closed" && transport.state !== "failed")) return;
+      log.debug("viewer's DTLS transport ended", { clientId: this.clientId, state: transport.state });
+      this.link.gone();
+    });
   }
 
   private async capBitrate(sender: RTCRtpSender): Promise<void> {

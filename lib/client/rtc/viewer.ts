@@ -4,6 +4,7 @@ import { DefaultReconnectPolicy, TypedEmitter, type ReconnectPolicy } from "@/li
 import { RtcError } from "./errors";
 import { rtcLogger } from "./log";
 import { Pacer } from "./pacer";
+import { SIGNALING_SEND_RATES } from "@/lib/core/signaling";
 import { createSignaling, type SignalingFactory } from "./signaling";
 import { closeSignaling, nextCorrelationId, openSignaling, readStatus } from "./signaling-session";
 
@@ -184,7 +185,7 @@ export class ListenerConnection extends TypedEmitter<ListenerConnectionEvents> {
   private async run(): Promise<void> {
     this.teardown();
     const generation = ++this.generation;
-    const attempt: Attempt = { icePacer: new Pacer(16) }; // under KVS's 20 ICE messages per second
+    const attempt: Attempt = { icePacer: new Pacer(SIGNALING_SEND_RATES.icePerSecond) }; // under KVS's 20 ICE messages per second
     this.current = attempt;
     const isCurrent = () => generation === this.generation && this.current === attempt;
     this.setState(this.everLive || this.retryCount > 0 ? "reconnecting" : "connecting");
