@@ -1,6 +1,6 @@
 import type { SignalingClient } from "amazon-kinesis-video-streams-webrtc";
 import type { MediaChannelGrant, SignalingAccess } from "@/lib/core/protocol";
-import { SIGNALING_CLOSE_CODES, SIGNALING_SEND_RATES } from "@/lib/core/signaling";
+import { SIGNALING_CLOSE_CODES, SIGNALING_SEND_RATES } from "@/lib/core/signaling-constants";
 import type { ReconnectPolicy } from "@/lib/client/backoff";
 import { RtcError } from "./errors";
 import { rtcLogger } from "./log";

@@ -1,7 +1,7 @@
 import { Role, SignalingClient } from "amazon-kinesis-video-streams-webrtc";
 import type { SignalingClientConfig } from "amazon-kinesis-video-streams-webrtc/lib/SignalingClient";
 import type { MediaChannelGrant, SignalingAccess } from "@/lib/core/protocol";
-import { EMBEDDED_REGION, SIGNALING_QUERY } from "@/lib/core/signaling";
+import { EMBEDDED_REGION, SIGNALING_QUERY } from "@/lib/core/signaling-constants";
 import { RtcError } from "./errors";
 import type { KvsResolveOptions } from "./kvs-cloud";
 import type { SignalingRole } from "./kvs-config";

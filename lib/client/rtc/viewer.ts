@@ -4,7 +4,7 @@ import { DefaultReconnectPolicy, TypedEmitter, type ReconnectPolicy } from "@/li
 import { RtcError } from "./errors";
 import { rtcLogger } from "./log";
 import { Pacer } from "./pacer";
-import { SIGNALING_SEND_RATES } from "@/lib/core/signaling";
+import { SIGNALING_SEND_RATES } from "@/lib/core/signaling-constants";
 import { createSignaling, type SignalingFactory } from "./signaling";
 import { closeSignaling, nextCorrelationId, openSignaling, readStatus } from "./signaling-session";
 
