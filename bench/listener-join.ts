@@ -216,7 +216,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
           const j = await joinOnce(browser, ctx, speaker.sessionId, button, profile, speaker, speakerCdp);
           entry.joins.push(j);
           speakerCostByOrder.push({ order, cpuMs: j.speakerCpuMs, peersBefore: j.speakerPeersBefore });
-          ctx.log(`  ${profile.name} join ${String(i + 1).padStart(2)}: tap ${Math.round(j.tap)} ms, first packet ${Math.round(j.firstPacket)} ms, first audio ${Math.round(j.firstAudio)} ms; speaker ${Math.round(j.speakerCpuMs)} ms CPU, freed after ${Math.round(j.freedMs)} ms`);
+          ctx.log(`  ${profile.name} join ${String(i + 1).padStart(2)}: paint ${Math.round(j.painted)}, script ${Math.round(j.usable)}, tap ${Math.round(j.tap)}, joined ${Math.round(j.joined)}, grant ${Math.round(j.grant)}, signaling ${Math.round(j.signaling)}, ICE ${Math.round(j.iceConnected)} ms, first packet ${Math.round(j.firstPacket)} ms, first audio ${Math.round(j.firstAudio)} ms; speaker ${Math.round(j.speakerCpuMs)} ms CPU, freed after ${Math.round(j.freedMs)} ms`);
         } catch (error) {
           entry.failures.push(error instanceof Error ? error.message.split("\n")[0]! : String(error));
           ctx.log(`  ${profile.name} join ${i + 1} failed: ${entry.failures.at(-1)}`);

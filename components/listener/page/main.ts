@@ -29,6 +29,7 @@ function start(): void {
   const remembered = storedLanguage();
   const language: LanguageCode = !config.langFromUrl && offered(remembered) ? remembered : config.language;
 
+  let voicesWanted = false;
   const session = new ListenerSession({
     session: { sessionId: config.sessionId, title: config.title, sourceLanguage: config.sourceLanguage, listenerCount: config.listenerCount, offers: config.offers, live: config.live },
     language,
@@ -36,10 +37,21 @@ function start(): void {
     maxConnectionSeconds: config.maxConnectionSeconds,
     clientKey: clientKeyFor(config.sessionId),
     loadMedia: () => import(/* webpackIgnore: true */ config.mediaUrl) as Promise<MediaModule>,
-    deviceVoices: () => (typeof speechSynthesis === "undefined" ? [] : speechSynthesis.getVoices().map((v) => v.lang)),
+    deviceVoices: () => (!voicesWanted || typeof speechSynthesis === "undefined" ? [] : speechSynthesis.getVoices().map((v) => v.lang)),
   });
   bindView(session);
-  if (typeof speechSynthesis !== "undefined") speechSynthesis.addEventListener?.("voiceschanged", () => session.refreshModes());
+  // The device's voices ("read aloud" for captions-only languages) once the page is up: the first touch of
+  // speechSynthesis starts the platform's speech service, which a phone pays for (tens of ms) while it starts.
+  const whenIdle = window.requestIdleCallback ?? ((run: () => void) => setTimeout(run, 200));
+  whenIdle(
+    () => {
+      voicesWanted = true;
+      if (typeof speechSynthesis === "undefined") return;
+      speechSynthesis.addEventListener?.("voiceschanged", () => session.refreshModes());
+      session.refreshModes();
+    },
+    { timeout: 3000 },
+  );
   window.__earshotSpeech = { rms: () => session.speech.rms(), played: session.speech.played };
   window.addEventListener("pagehide", () => session.dispose());
 

@@ -128,8 +128,11 @@ export function bindView(session: ListenerSession, root: Document = document): v
     q(el, '[data-testid="tap-to-play"]').addEventListener("click", () => session.playAfterBlock());
     q(el, '[data-testid="audio-retry"]').addEventListener("click", () => session.retryMedia());
     slot.appendChild(el);
-    // The Listen button that had the focus is gone: keep keyboard and screen-reader users in the player.
-    if (root.activeElement === root.body || root.activeElement === null || root.activeElement === listen) q<HTMLElement>(el, '[data-testid="listener-mute"]').focus();
+    // The Listen button that had the focus is gone: keep keyboard and screen-reader users in the player. At the next
+    // frame: focus() forces a layout, which a phone would pay for while it connects the audio.
+    requestAnimationFrame(() => {
+      if (el.isConnected && (root.activeElement === root.body || root.activeElement === null || root.activeElement === listen)) q<HTMLElement>(el, '[data-testid="listener-mute"]').focus();
+    });
     return el;
   }
 
@@ -201,9 +204,9 @@ export function bindView(session: ListenerSession, root: Document = document): v
       }
       // Others may have been inserted in order (a late final): rebuild when the shown order differs.
       if (history.children.length !== s.captions.history.length) history.replaceChildren(...s.captions.history.map(lineElement));
+      // Reading scrollHeight forces a layout: only when there are lines to scroll to (never during the page's start).
+      if (s.captions.history.length > 0 || shownHistory.length > 0) history.scrollTop = history.scrollHeight;
       shownHistory = s.captions.history;
-      const box = history;
-      box.scrollTop = box.scrollHeight;
     }
   }
 
@@ -262,7 +265,13 @@ export function bindView(session: ListenerSession, root: Document = document): v
     }
     renderPlayer(s);
     renderCaptions(s);
-    if (joined && !raf) raf = requestAnimationFrame(tick);
+    if (metering(s) && !raf) raf = requestAnimationFrame(tick);
+  }
+
+  // The level bar moves only while there is audio to meter: a per-frame loop makes the browser render every frame,
+  // which a phone's CPU pays for while it is still connecting the audio (docs/BENCHMARKS.md, listener join).
+  function metering(s: ListenerState): boolean {
+    return s.phase === "listening" && player !== undefined && ((s.stream !== undefined && s.media === "live") || s.speaking !== undefined);
   }
 
   // The level bar: the original (an analyser on its stream) and the translated speech (the player's output bus).
@@ -270,9 +279,12 @@ export function bindView(session: ListenerSession, root: Document = document): v
   function tick(): void {
     raf = 0;
     const s = session.getSnapshot();
-    if (s.phase !== "listening" || !player) {
-      meter?.meter?.close();
-      meter = undefined;
+    if (!metering(s) || !player) {
+      if (s.phase !== "listening" || !s.stream || s.media !== "live") {
+        meter?.meter?.close();
+        meter = undefined;
+      }
+      if (player && lastLevel !== 0) showLevel(player, 0);
       return;
     }
     if (s.stream !== meter?.stream) {
@@ -280,15 +292,17 @@ export function bindView(session: ListenerSession, root: Document = document): v
       meter = s.stream && s.media === "live" ? { stream: s.stream, meter: createLevelMeter(s.stream) } : undefined;
     }
     const level = Math.max(meter?.meter?.read() ?? 0, session.speech.rms());
-    if (Math.abs(level - lastLevel) > 0.0005) {
-      lastLevel = level;
-      const bar = q(player, '[data-testid="listener-level"]');
-      const fraction = meterFraction(level);
-      bar.dataset.level = level.toFixed(3);
-      bar.setAttribute("aria-valuenow", String(Math.round(fraction * 100)));
-      (bar.firstElementChild as HTMLElement).style.transform = `scaleX(${fraction})`;
-    }
+    if (Math.abs(level - lastLevel) > 0.0005) showLevel(player, level);
     raf = requestAnimationFrame(tick);
+  }
+
+  function showLevel(el: HTMLElement, level: number): void {
+    lastLevel = level;
+    const bar = q(el, '[data-testid="listener-level"]');
+    const fraction = meterFraction(level);
+    bar.dataset.level = level.toFixed(3);
+    bar.setAttribute("aria-valuenow", String(Math.round(fraction * 100)));
+    (bar.firstElementChild as HTMLElement).style.transform = `scaleX(${fraction})`;
   }
 
   session.subscribe(render);

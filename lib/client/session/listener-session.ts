@@ -37,6 +37,13 @@ import {
  *
  * The media module (the WebRTC viewer and the KVS SDK) is loaded through
  * `loadMedia`, only when a mode needs it.
+ *
+ * Why one file of this size: it is the one object the listener page's view
+ * talks to, and its parts (the tap's join, the re-join, pushes, language and
+ * mode switches, the media connection) all read and write the same state
+ * and the same channel, in an order that matters for the join's speed. The
+ * pure rules (modes, captions, status) live in listener-state.ts, the
+ * connection in rtc/viewer.ts, playback in media/.
  */
 
 export interface MediaModule {
@@ -352,7 +359,11 @@ export class ListenerSession {
       this.unlockOriginal();
       this.syncMedia();
     }
-    this.player.unlock();
+    // Web Audio (the speech; the level meter): inside the gesture when this mode plays speech (iOS Safari allows
+    // it nowhere else). Otherwise once the tap's work is done: creating an AudioContext costs a phone's CPU tens of
+    // ms that the join's reply would wait for; a later switch to a speech mode unlocks it in that tap.
+    if (wantsSpeech(mode)) this.player.unlock();
+    else setTimeout(() => !this.disposed && this.player.unlock(), 0);
     return joined.then(
       () => {
         if (this.state.phase !== "joining") return;
@@ -493,6 +504,7 @@ export class ListenerSession {
     const offer = offerFor(this.state.offers, language);
     const deviceVoice = this.hasDeviceVoice(language);
     const mode = effectiveMode(offer, this.chosenMode, deviceVoice);
+    if (wantsSpeech(mode) && this.state.phase !== "ready") this.player.unlock(); // in the change's gesture
     await this.apply({ language, offer, modes: modesFor(offer, deviceVoice), mode });
   }
 
@@ -500,6 +512,7 @@ export class ListenerSession {
   async setMode(mode: ListenMode): Promise<void> {
     if (mode === this.state.mode || !this.state.modes.includes(mode) || this.state.switching) return;
     this.chosenMode = mode;
+    if (wantsSpeech(mode) && this.state.phase !== "ready") this.player.unlock(); // in the change's gesture
     await this.apply({ mode });
   }
 
