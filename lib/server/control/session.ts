@@ -170,13 +170,13 @@ export const stopBroadcast = broadcastChange<"stopBroadcast">({ live: false }, "
 export const endSession: ActionHandler<"endSession"> = async (ctx, msg, conn, reply) => {
   const { sessionId, speakerId } = speakerOf(conn);
   const { session, changed } = await ctx.store.endSession(sessionId, speakerId);
-  const ended: ServerMessage = { type: "sessionEnded", sessionId, reason: "ended" };
+  const ended = { type: "sessionEnded", sessionId, reason: "ended" } as const satisfies ServerMessage;
   await forEachConnection(ctx, sessionId, async (c) => {
     if (c.role === "speaker") return;
     await ctx.connections.post(c.connectionId, ended);
     await ctx.connections.close(c.connectionId, 1000, "session ended");
   });
-  await reply({ ...ended, requestId: msg.requestId } as ServerMessage);
+  await reply({ ...ended, requestId: msg.requestId });
   if (changed) {
     await ctx.channels.remove(sessionId, session.channelCount).catch((error: unknown) => ctx.logger.warn("could not remove signaling channels", { sessionId, error }));
     ctx.logger.info("session ended", { sessionId });
