@@ -23,6 +23,7 @@ import { resolve } from "node:path";
 import { signInSpeaker, type SpeakerAuth } from "./auth";
 import { BENCHMARKS } from "./registry";
 import type { BenchContext, TargetCheck } from "./types";
+import { embeddedServerEnv } from "../tests/e2e/support/server";
 
 const ROOT = resolve(__dirname, "..");
 const RESULTS_JSON = resolve(ROOT, "bench/results.json");
@@ -197,20 +198,7 @@ async function startServer(): Promise<Server> {
   const child = spawn(process.execPath, [...extra, "--import", "tsx", "lib/server/embedded/main.ts"], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
-    env: {
-      ...process.env,
-      NODE_ENV: "production",
-      EARSHOT_DATA: "memory",
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      EARSHOT_PUBLIC_URL: `http://127.0.0.1:${port}`,
-      EARSHOT_LOG_LEVEL: process.env.BENCH_SERVER_LOG_LEVEL ?? "warn",
-      EARSHOT_LIMIT_CONNECTS_PER_MINUTE: "1000000",
-      EARSHOT_LIMIT_LOOKUPS_PER_MINUTE: "1000000",
-      EARSHOT_LIMIT_FAILED_LOOKUPS_PER_MINUTE: "1000000",
-      EARSHOT_LIMIT_MESSAGES_PER_10S: "1000000",
-      EARSHOT_LIMIT_SESSIONS_PER_HOUR: "1000000",
-    },
+    env: embeddedServerEnv({ port, data: "memory", limit: 1_000_000, extra: { EARSHOT_LOG_LEVEL: process.env.BENCH_SERVER_LOG_LEVEL ?? "warn" } }),
   });
   child.stdout?.pipe(out);
   child.stderr?.pipe(out);

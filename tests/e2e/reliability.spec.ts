@@ -1,5 +1,4 @@
 import { expect, test, type Page } from "@playwright/test";
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -18,6 +17,7 @@ import {
   type Listener,
 } from "./support/earshot";
 import { E2E_PORT } from "./support/env";
+import { healthy, startServer, stopServer, type Server } from "./support/server";
 
 /**
  * Faults in real Chromium, against servers this file starts itself (its own
@@ -28,57 +28,6 @@ import { E2E_PORT } from "./support/env";
  * (docs/RELIABILITY.md quotes them).
  */
 
-
-interface Server {
-  child: ChildProcess;
-  baseURL: string;
-  exited: Promise<void>;
-}
-
-function startServer(port: number, dataDir: string, extraEnv: Record<string, string> = {}): Server {
-  const baseURL = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ["--import", "tsx", "lib/server/embedded/main.ts"], {
-    env: {
-      ...process.env,
-      NODE_ENV: "production",
-      EARSHOT_DATA: dataDir,
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      EARSHOT_PUBLIC_URL: baseURL,
-      EARSHOT_LOG_LEVEL: "warn",
-      EARSHOT_LIMIT_CONNECTS_PER_MINUTE: "100000",
-      EARSHOT_LIMIT_LOOKUPS_PER_MINUTE: "100000",
-      EARSHOT_LIMIT_FAILED_LOOKUPS_PER_MINUTE: "100000",
-      EARSHOT_LIMIT_MESSAGES_PER_10S: "100000",
-      EARSHOT_LIMIT_SESSIONS_PER_HOUR: "100000",
-      ...extraEnv,
-    },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  return { child, baseURL, exited };
-}
-
-async function healthy(server: Server): Promise<void> {
-  await expect
-    .poll(
-      async () => {
-        if (server.child.exitCode !== null) throw new Error(`server exited with ${server.child.exitCode}`);
-        return fetch(`${server.baseURL}/api/health`).then(
-          (r) => r.status,
-          () => 0,
-        );
-      },
-      { message: "server healthy", timeout: 60_000, intervals: [100] },
-    )
-    .toBe(200);
-}
-
-async function stop(server: Server | undefined, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
-  if (!server || server.child.exitCode !== null || server.child.signalCode !== null) return;
-  server.child.kill(signal);
-  await server.exited;
-}
 
 const log = (what: string, ms: number) => console.log(`[reliability] ${what}: ${ms} ms`);
 
@@ -123,7 +72,7 @@ test("server killed (SIGKILL) and stopped (SIGTERM), restarted on the same data:
 
     for (const signal of ["SIGKILL", "SIGTERM"] as const) {
       const packetsAtStop = await inboundPackets(listeners[0]!.page);
-      await stop(server, signal);
+      await stopServer(server, signal);
       // Both pages notice and say so.
       await expect(sp.getByTestId("connection-state")).toHaveAttribute("data-state", "reconnecting");
       for (const l of listeners) await expect(l.page.getByTestId("listener-state")).toHaveAttribute("data-state", "reconnecting");
@@ -151,7 +100,7 @@ test("server killed (SIGKILL) and stopped (SIGTERM), restarted on the same data:
     }
   } finally {
     await closeAll(...contexts);
-    await stop(server);
+    await stopServer(server);
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
@@ -245,7 +194,7 @@ test("control and signaling caps: connections are replaced before them (make-bef
     await expect(sp.getByTestId("listener-count-total")).toHaveText("2");
   } finally {
     await closeAll(...contexts);
-    await stop(server);
+    await stopServer(server);
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
@@ -280,7 +229,7 @@ test("a listener's network drop: it comes back without a reload", async ({ brows
     await expect.poll(() => speakerCount(sp), { message: "speaker's count" }).toBe("1");
   } finally {
     await closeAll(...contexts);
-    await stop(server);
+    await stopServer(server);
     rmSync(dataDir, { recursive: true, force: true });
   }
 });

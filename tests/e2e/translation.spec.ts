@@ -1,9 +1,9 @@
 import { expect, test, type BrowserContext, type Page } from "@playwright/test";
-import { spawn, type ChildProcess } from "node:child_process";
 import os from "node:os";
 import { closeAll, goLive, openListener, pressListen, speakerSignedInContext, type Listener } from "./support/earshot";
 import { E2E_PORT } from "./support/env";
 import { matchesSentence, speechLaunchOptions, speechWav } from "./support/speech-wav";
+import { healthy, startServer, stopServer } from "./support/server";
 
 /**
  * Live captions in the listener's language (issue 8). The speaker's fake
@@ -172,53 +172,8 @@ test("Spanish, Catalan and English listeners read the speaker in their language;
 // ---------------------------------------------------------------------------
 // Engines off
 
-interface Server {
-  child: ChildProcess;
-  baseURL: string;
-  exited: Promise<void>;
-}
-
-function startServer(port: number, extraEnv: Record<string, string>): Server {
-  const baseURL = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ["--import", "tsx", "lib/server/embedded/main.ts"], {
-    env: {
-      ...process.env,
-      NODE_ENV: "production",
-      EARSHOT_DATA: "memory",
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      EARSHOT_PUBLIC_URL: baseURL,
-      EARSHOT_LOG_LEVEL: "warn",
-      EARSHOT_LIMIT_CONNECTS_PER_MINUTE: "100000",
-      EARSHOT_LIMIT_LOOKUPS_PER_MINUTE: "100000",
-      EARSHOT_LIMIT_FAILED_LOOKUPS_PER_MINUTE: "100000",
-      EARSHOT_LIMIT_MESSAGES_PER_10S: "100000",
-      EARSHOT_LIMIT_SESSIONS_PER_HOUR: "100000",
-      ...extraEnv,
-    },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  return { child, baseURL, exited };
-}
-
-async function healthy(server: Server): Promise<void> {
-  await expect
-    .poll(
-      async () => {
-        if (server.child.exitCode !== null) throw new Error(`server exited with ${server.child.exitCode}`);
-        return fetch(`${server.baseURL}/api/health`).then(
-          (r) => r.status,
-          () => 0,
-        );
-      },
-      { message: "server healthy", timeout: 60_000, intervals: [100] },
-    )
-    .toBe(200);
-}
-
 test("with the engines off, the speaker's and the listener's pages say so", async ({ browser }) => {
-  const server = startServer(E2E_PORT + 21, { EARSHOT_ASR: "off", EARSHOT_MT: "off", EARSHOT_TTS: "off" });
+  const server = startServer(E2E_PORT + 21, "memory", { EARSHOT_ASR: "off", EARSHOT_MT: "off", EARSHOT_TTS: "off" });
   const contexts: BrowserContext[] = [];
   try {
     await healthy(server);
@@ -246,9 +201,6 @@ test("with the engines off, the speaker's and the listener's pages say so", asyn
     await expect(listener.page.locator('[data-testid="language-select"] option')).toHaveCount(1);
   } finally {
     await closeAll(...contexts);
-    if (server.child.exitCode === null && server.child.signalCode === null) {
-      server.child.kill("SIGTERM");
-      await server.exited;
-    }
+    await stopServer(server, "SIGTERM");
   }
 });
