@@ -35,7 +35,7 @@ export interface ControlContext extends ControlPlaneDeps {
   engines(): SpeechEngines;
   /** Final segments: translate, synthesize, push, store. */
   pipeline: SpeechPipeline;
-  /** A connection whose socket is gone: un-count and delete it (lifecycle.ts `disconnect`). */
+  /** A post found the connection gone: un-count and delete it, unless it is still opening (lifecycle.ts `forgetGone`). */
   forget(connectionId: string): Promise<void>;
 }
 

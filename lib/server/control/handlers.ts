@@ -3,7 +3,7 @@ import { SPEAKER_ACTIONS, parseClientMessage } from "../../core/protocol";
 import type { ConnectionItem } from "../../core/schema";
 import { SpeechPipeline } from "../speech/pipeline";
 import { enginesOf, type ActionHandler, type ActionTable, type ControlContext, type ControlPlaneDeps, type Reply } from "./context";
-import { connect, disconnect } from "./lifecycle";
+import { connect, disconnect, forgetGone } from "./lifecycle";
 import { mediaActions } from "./media";
 import type { ControlEvent, ControlResult } from "./ports";
 import { sessionActions } from "./session";
@@ -51,7 +51,7 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
   const ctx: ControlContext = {
     ...deps,
     engines: () => enginesOf(deps.speech),
-    forget: (connectionId) => disconnect(ctx, connectionId),
+    forget: (connectionId) => forgetGone(ctx, connectionId),
     pipeline: new SpeechPipeline({
       store: deps.store,
       connections: deps.connections,

@@ -98,6 +98,24 @@ export async function release(ctx: ControlContext, old: ConnectionItem, undo: ()
 }
 
 /** `$disconnect`, and every other way a connection goes away: deletes its row and un-counts it. */
+/**
+ * How long after `$connect` a connection that a post could not reach is
+ * still kept: its row is written before its socket opens (in the embedded
+ * gateway the upgrade completes after `$connect` returns; API Gateway refuses
+ * posts until `$connect` has returned), so a fan-out in that moment would
+ * otherwise delete a listener that is just arriving, whose join then fails
+ * ("no longer registered"). A connection that is really gone is removed by
+ * the sweep (its grace is 60 s) or by its own `$disconnect`.
+ */
+export const GONE_GRACE_MS = 10_000;
+
+/** A post found the connection gone: forget it (un-count, delete), unless it is still opening. */
+export async function forgetGone(ctx: ControlContext, connectionId: string): Promise<void> {
+  const row = await ctx.store.getConnection(connectionId);
+  if (!row || Date.now() - row.connectedAt < GONE_GRACE_MS) return;
+  await disconnect(ctx, connectionId);
+}
+
 export async function disconnect(ctx: ControlContext, connectionId: string): Promise<void> {
   const old = await ctx.store.deleteConnection(connectionId);
   if (!old) return;
