@@ -4,6 +4,7 @@ import WebSocket from "ws";
 import type { ServerMessage } from "../lib/core/protocol";
 import type { BenchContext, BenchResult, Benchmark, TargetCheck } from "./types";
 import { cpuSeconds, fmt, httpListenerCount, mb, percentiles, rssKb, type Percentiles } from "./measure";
+import { requireOffered } from "./control-plane";
 
 /**
  * Churn (soak) benchmark: one speaker's session keeps a population of
@@ -30,7 +31,8 @@ import { cpuSeconds, fmt, httpListenerCount, mb, percentiles, rssKb, type Percen
  * let the counts settle and compare them: localises when a drift starts).
  */
 
-const LANGUAGES = ["de", "fr", "es", "it", "pt", "ja"] as const;
+/** The source and the targets the local engines translate into: a session offers only those (bench/control-plane.ts). */
+const LANGUAGES = ["en", "es", "ca", "gl", "eo"] as const;
 type Lang = (typeof LANGUAGES)[number];
 
 interface Profile {
@@ -660,8 +662,9 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
   );
   const token = await ctx.speakerToken();
   const speaker = await Speaker.connect(`${ctx.wsBase}/ws?token=${encodeURIComponent(token)}`);
-  const created = await speaker.request({ action: "createSession", sourceLanguage: "en", title: "bench churn" });
+  const created = await speaker.request({ action: "createSession", sourceLanguage: "en", targetLanguages: LANGUAGES.filter((l) => l !== "en"), title: "bench churn" });
   if (created.type !== "sessionCreated") throw new Error(`createSession: ${JSON.stringify(created)}`);
+  requireOffered(created, LANGUAGES);
   const { sessionId } = created;
   const speakerBeat = setInterval(() => void speaker.request({ action: "heartbeat" }).catch(() => undefined), 60_000);
 

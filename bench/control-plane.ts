@@ -13,7 +13,12 @@ import { RssSampler, cpuSeconds, fmt, httpListenerCount, mb, percentiles, rssKb,
  * (while connected and after everyone left).
  */
 
-const LANGUAGES = ["de", "fr", "es", "it"] as const;
+/**
+ * The listeners' languages: the source and the targets the local engines translate into. A session offers
+ * only the languages its engines serve (docs/PROTOCOL.md, offers), and a join in another is refused.
+ */
+const LANGUAGES = ["en", "es", "ca", "gl", "eo"] as const;
+const TARGETS = LANGUAGES.filter((l) => l !== "en");
 /** BENCH_SIZES=5000 (comma-separated) overrides the sizes, for diagnosis. */
 const SIZES_OVERRIDE = process.env.BENCH_SIZES?.split(",").map(Number).filter((n) => n > 0);
 const FULL_SIZES = [1000, 2000, 5000];
@@ -165,11 +170,19 @@ export interface Round {
   drain: { ms: number; ws: number; http: number | string; zero: boolean };
 }
 
+/** The session must offer every language the listeners pick (the local engines installed). */
+export function requireOffered(created: { offers?: { language: string }[] }, languages: readonly string[] = LANGUAGES): void {
+  const offered = new Set((created.offers ?? []).map((o) => o.language));
+  const missing = languages.filter((l) => !offered.has(l));
+  if (missing.length) throw new Error(`the session does not offer ${missing.join(", ")}: the local translation engines are needed (npm run speech:install)`);
+}
+
 async function round(ctx: BenchContext, n: number, probes: number): Promise<Round> {
   const token = await ctx.speakerToken();
   const speaker = await Speaker.connect(`${ctx.wsBase}/ws?token=${encodeURIComponent(token)}`);
-  const created = await speaker.request({ action: "createSession", sourceLanguage: "en", title: `bench ${n}` });
+  const created = await speaker.request({ action: "createSession", sourceLanguage: "en", targetLanguages: [...TARGETS], title: `bench ${n}` });
   if (created.type !== "sessionCreated") throw new Error(`createSession: ${JSON.stringify(created)}`);
+  requireOffered(created);
   const { sessionId } = created;
 
   const sampler = new RssSampler(ctx.serverPid);
