@@ -31,7 +31,14 @@ const TARGETS: readonly LanguageCode[] = ["es", "ca", "eo"];
 const LISTENERS_PER_LANGUAGE = 10;
 const CHUNK_MS = 100;
 /** After the audio ends: time for the last phrase to go through. */
-const DRAIN_MS = 8000;
+/** How long the drain after the audio waits for the last segment's messages at most. */
+const DRAIN_TIMEOUT_MS = 15_000;
+
+/** Resolves when `socket` has received (or receives) a message passing `test`; rejects after DRAIN_TIMEOUT_MS. */
+function received(socket: Socket, test: (m: ServerMessage) => boolean): Promise<ServerMessage> {
+  const seen = socket.messages.find((m) => test(m.message));
+  return seen ? Promise.resolve(seen.message) : socket.next(test, DRAIN_TIMEOUT_MS);
+}
 /** A segment belongs to the phrase whose end is nearest, within this. */
 const MATCH_WINDOW_MS = 2000;
 
@@ -217,12 +224,25 @@ async function round(ctx: BenchContext, wav: SpeechWav, options: RoundOptions): 
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }
   const audioSeconds = (totalChunks * CHUNK_MS) / 1000;
-  await new Promise((r) => setTimeout(r, DRAIN_MS));
+  // End of stream: the recogniser answers what it heard, then closes; the segmenter gives up what it holds.
+  await stream.end();
   for (const segment of segmenter.flush()) {
     speaker.send({ action: "submitTranscript", ...segment, spokenAt: streamStart + segment.endMs });
     if (segment.final) finals.set(segment.seq, { text: segment.text, endMs: segment.endMs, recognisedAt: Date.now() });
   }
-  await new Promise((r) => setTimeout(r, 1000));
+  // Drained: the server reported the last segment processed (after its pushes), and every listener has its
+  // caption and the last part of its speech. Bounded: what never comes is counted missing below.
+  const lastSeq = Math.max(-1, ...finals.keys());
+  if (lastSeq >= 0) {
+    const drained = [
+      received(speaker, (m) => m.type === "segmentProcessed" && m.seq === lastSeq),
+      ...listeners.flatMap(({ socket }) => [
+        received(socket, (m) => m.type === "caption" && m.seq === lastSeq && m.final),
+        received(socket, (m) => m.type === "speech" && m.seq === lastSeq && m.part === m.parts - 1),
+      ]),
+    ];
+    await Promise.all(drained.map((p) => p.catch(() => undefined)));
+  }
   clearInterval(sampler);
   const cpu = treeCpuSeconds(root) - cpu0;
   const engineRss = processTree(root)

@@ -7,7 +7,10 @@ import { openTranscribeStream, type BinarySocket } from "../../lib/client/speech
  * Transcribe-protocol client (lib/client/speech/transcribe-client.ts) over
  * the `ws` package instead of the browser's WebSocket.
  */
-export async function openRecognitionStream(url: string, onResult: (result: RecognizerResult) => void): Promise<{ send(pcm: Buffer): void; close(): void }> {
+export async function openRecognitionStream(
+  url: string,
+  onResult: (result: RecognizerResult) => void,
+): Promise<{ send(pcm: Buffer): void; end(): Promise<void>; close(): void }> {
   const connection = await openTranscribeStream(
     url,
     {
@@ -20,6 +23,8 @@ export async function openRecognitionStream(url: string, onResult: (result: Reco
   );
   return {
     send: (pcm) => connection.send(new Int16Array(pcm.buffer, pcm.byteOffset, pcm.byteLength / 2)),
+    /** The protocol's end of stream: resolves once the recogniser has answered what it heard and closed. */
+    end: () => connection.end(),
     close: () => connection.close(),
   };
 }
