@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Role, SignalingClient } from "amazon-kinesis-video-streams-webrtc";
 import {
-  GRANT_PARAM,
   createSignaling,
   embeddedClientConfig,
   embeddedRequestSigner,
@@ -22,7 +21,7 @@ describe("embedded signaling", () => {
     const url = await signer.getSignedURL("ws://127.0.0.1:3000/kvs", { "X-Amz-ChannelARN": "arn:x", "X-Amz-ClientId": "v-1" });
     const parsed = new URL(url);
     expect(parsed.origin + parsed.pathname).toBe("ws://127.0.0.1:3000/kvs");
-    expect(Object.fromEntries(parsed.searchParams)).toEqual({ "X-Amz-ChannelARN": "arn:x", "X-Amz-ClientId": "v-1", [GRANT_PARAM]: "g.r.ant" });
+    expect(Object.fromEntries(parsed.searchParams)).toEqual({ "X-Amz-ChannelARN": "arn:x", "X-Amz-ClientId": "v-1", "X-Earshot-Grant": "g.r.ant" });
   });
 
   it("builds MASTER and VIEWER options from the grant message", () => {

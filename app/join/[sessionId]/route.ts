@@ -72,7 +72,7 @@ export async function GET(request: NextRequest, context: { params: Promise<{ ses
       wsUrl: services.config.wsUrl,
       maxConnectionSeconds: services.config.ws.maxConnectionSeconds,
       mediaUrl: `/join/assets/${MEDIA_ENTRY}`,
-      live: session.live && session.status === "active",
+      live: session.live,
     },
     { css: LISTENER_CSS, js: LISTENER_JS, mediaFiles: MEDIA_PRELOAD },
   );

@@ -39,7 +39,7 @@ export interface ListenerPageConfig {
   maxConnectionSeconds?: number;
   /** URL of the media module (WebRTC viewer, KVS SDK), loaded with import() when a mode needs it. */
   mediaUrl: string;
-  /** The speaker's media was up when the page was rendered: the Listen tap connects the audio at once, beside the join. */
+  /** The speaker's media was up when the page was rendered (paused or not, as `broadcastState.live`): the Listen tap connects the audio at once, beside the join. */
   live: boolean;
   /** The URL's ?lang= was given (it wins over the remembered language). */
   langFromUrl: boolean;

@@ -36,8 +36,6 @@ export interface SignalingSetup {
 
 export type SignalingFactory = (target: SignalingTarget) => Promise<SignalingSetup>;
 
-/** The query parameter that carries the relay grant. */
-export const GRANT_PARAM = SIGNALING_QUERY.grant;
 
 export interface PageLocation {
   protocol: string;
@@ -82,7 +80,7 @@ export function embeddedRequestSigner(grant: string) {
     getSignedURL: async (endpoint: string, queryParams: Record<string, string>): Promise<string> => {
       const url = new URL(endpoint);
       for (const [key, value] of Object.entries(queryParams)) url.searchParams.set(key, value);
-      url.searchParams.set(GRANT_PARAM, grant);
+      url.searchParams.set(SIGNALING_QUERY.grant, grant);
       return url.toString();
     },
   };

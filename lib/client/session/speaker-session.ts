@@ -3,6 +3,7 @@ import type { ReconnectPolicy } from "../backoff";
 import { ControlChannel, type WebSocketLike } from "../control-channel";
 import { describeError } from "../describe-error";
 import { ControlChannelError, isSessionGone } from "../errors";
+import { RtcError } from "../rtc/errors";
 import { SpeakerRecognition, type SpeakerRecognitionOptions } from "../speech/recognition";
 import { controlBaseUrl, type PageLocation } from "../ws-url";
 import { SpeakerLiveAudio, type LiveAudioDeps } from "./speaker-live";
@@ -310,7 +311,7 @@ export class SpeakerSession {
 
   private async requestMasterChannels(): Promise<MediaChannelMessage> {
     const reply = await this.channel.request({ action: "getMediaChannel" });
-    if (reply.type !== "mediaChannel" || reply.role !== "MASTER") throw new Error("The server did not hand out the speaker's media channels.");
+    if (reply.type !== "mediaChannel" || reply.role !== "MASTER") throw new RtcError("CHANNEL_CONFIG", "The server did not hand out the speaker's media channels.");
     return reply;
   }
 
