@@ -1,6 +1,6 @@
 import type { Browser, BrowserContext, CDPSession, Page } from "@playwright/test";
 import type { Benchmark, BenchContext, BenchResult, TargetCheck } from "./types";
-import { addInitScript, launchChromium, listenerContext, percentile, startLiveSpeaker } from "../tests/e2e/support/harness";
+import { addInitScript, keepAudioServiceUp, launchChromium, listenerContext, percentile, startLiveSpeaker } from "../tests/e2e/support/harness";
 import { watchFirstAudio } from "../tests/e2e/support/instrument";
 
 /**
@@ -200,6 +200,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
   const joinsFor = (profile: Profile) => (ctx.quick ? 5 : profile.name === PROFILES[1]!.name ? 20 : 10);
   const speakerBrowser = await launchChromium();
   const browser = await launchChromium();
+  const audioUp = await keepAudioServiceUp(browser);
   const byProfile: Record<string, { joins: Join[]; failures: string[] }> = {};
   let order = 0;
   const speakerCostByOrder: { order: number; cpuMs: number; peersBefore: number }[] = [];
@@ -225,6 +226,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
     }
     await speaker.context.close();
   } finally {
+    await audioUp();
     await browser.close();
     await speakerBrowser.close();
   }

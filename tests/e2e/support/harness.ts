@@ -62,6 +62,24 @@ export async function listenerContext(browser: Browser, baseURL: string, options
   return context;
 }
 
+/**
+ * Keeps the browser's audio service up, as a phone's audio system is: a page
+ * of its own holds one AudioContext. Chromium starts its audio service with
+ * the first AudioContext in the browser (~0.3 s here) and stops it when no
+ * page uses audio; without this, every fresh listener context of a benchmark
+ * would pay that start (a phone does not). Returns the close function.
+ */
+export async function keepAudioServiceUp(browser: Browser): Promise<() => Promise<void>> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.evaluate(async () => {
+    const ctx = new AudioContext();
+    await ctx.resume();
+    (window as unknown as { keep: AudioContext }).keep = ctx;
+  });
+  return () => context.close();
+}
+
 /** inbound-rtp audio packetsReceived over the page's open peer connections. */
 export async function inboundPackets(page: Page): Promise<number> {
   return page.evaluate(async () => {

@@ -115,6 +115,22 @@ export function watchFirstAudio(threshold: number): void {
   let ctx: AudioContext | undefined;
   let ready: Promise<void> | undefined;
   const watched = new WeakSet<MediaStream>();
+  // The measuring AudioContext and its worklet cost a throttled page's main thread tens of ms: made when the page
+  // has created its peer connection and is idle (waiting for ICE/DTLS), not when the audio arrives, where the
+  // measurement would add its own cost to what it measures.
+  const prepare = (): AudioContext => {
+    ctx ??= new AudioContext();
+    ready ??= ctx.audioWorklet.addModule(URL.createObjectURL(new Blob([processor], { type: "text/javascript" })));
+    return ctx;
+  };
+  window.RTCPeerConnection = new Proxy(window.RTCPeerConnection, {
+    construct(target, args: ConstructorParameters<typeof RTCPeerConnection>) {
+      const pc = new target(...args);
+      if (typeof requestIdleCallback === "function") requestIdleCallback(() => void prepare(), { timeout: 500 });
+      else setTimeout(prepare, 0);
+      return pc;
+    },
+  });
   const analyse = (stream: MediaStream) => {
     if (watched.has(stream) || stream.getAudioTracks().length === 0 || window.__earshotFirstAudio !== undefined) return;
     watched.add(stream);
@@ -122,10 +138,8 @@ export function watchFirstAudio(threshold: number): void {
       if (!track.muted) window.__earshotFirstPacket ??= performance.now();
       else track.addEventListener("unmute", (event) => (window.__earshotFirstPacket ??= event.timeStamp), { once: true });
     }
-    ctx ??= new AudioContext();
-    const audio = ctx;
-    ready ??= audio.audioWorklet.addModule(URL.createObjectURL(new Blob([processor], { type: "text/javascript" })));
-    void ready.then(() => {
+    const audio = prepare();
+    void ready!.then(() => {
       const node = new AudioWorkletNode(audio, "earshot-first-audio");
       const mute = audio.createGain();
       mute.gain.value = 0;
