@@ -51,9 +51,17 @@ describe("listener page HTML", () => {
   it("preloads the media module only when the page starts in a mode that needs the speaker's own voice", () => {
     const withMedia = { ...assets, mediaFiles: ["media-ABC.js", "chunk-1.js"] };
     const original = renderListenerPage({ ...base, language: "en" }, withMedia);
-    expect(original).toContain('<link rel="modulepreload" href="/join/assets/media-ABC.js"><link rel="modulepreload" href="/join/assets/chunk-1.js"></head>');
+    expect(original).toContain('<link rel="modulepreload" href="/join/assets/media-ABC.js"><link rel="modulepreload" href="/join/assets/chunk-1.js"><script');
     // Spanish starts in translation only: no WebRTC, nothing to preload.
     expect(renderListenerPage(base, withMedia)).not.toContain("modulepreload");
+  });
+
+  it("runs its script in the head, before the body (the Listen tap works from the first paint), with its config before it", () => {
+    const html = renderListenerPage(base, assets);
+    const head = html.slice(0, html.indexOf("</head>"));
+    expect(head).toContain("<script>console.log(1)</script>");
+    expect(head.indexOf('id="earshot-listener-config"')).toBeLessThan(head.indexOf("<script>console.log(1)</script>"));
+    expect(html.slice(html.indexOf("<body")).match(/<script/g)).toBeNull();
   });
 
   it("renders the unavailable page without any script", () => {

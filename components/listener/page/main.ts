@@ -1,21 +1,25 @@
 import { isLanguageCode, type LanguageCode } from "@/lib/core/languages";
 import { ListenerSession, clientKeyFor, type MediaModule } from "@/lib/client/session/listener-session";
 import type { ListenerPageConfig } from "./html";
-import { bindView, storedLanguage } from "./view";
+import { bindView, rememberLanguage, storedLanguage } from "./view";
 
 /**
  * The listener page's script (built by scripts/build-listener.mjs into one
- * small IIFE, inlined at the end of the page's HTML): a ListenerSession and
- * the DOM view over it. It opens the control channel at once (joining waits
- * for the tap), and after the load event starts loading the media module
- * when the mode needs the speaker's own voice. A tap that came before this ran (a tiny inline
- * handler in the page queued it) is taken now.
+ * small IIFE, inlined in the page's <head>): a ListenerSession and the DOM
+ * view over it.
+ *
+ * It runs in the head, before the body is parsed or laid out, so the Listen
+ * tap works from the first paint on: on a phone's CPU the body's first style
+ * and layout passes take hundreds of ms, and a script at the end of the body
+ * (where it used to be) only ran after them, with the tap waiting. Here the
+ * session is made and the control channel opened at once; a document-level
+ * listener takes a tap on Listen until the view is bound; the view binds to
+ * the elements when the document is parsed. After the load event the media
+ * module starts loading when the mode needs the speaker's own voice.
  */
 
 declare global {
   interface Window {
-    __earshotTaps?: number[];
-    __earshotReady?: boolean;
     /** For tests: the translated speech's output level and the seqs it played. */
     __earshotSpeech?: { rms(): number; played: readonly number[] };
   }
@@ -26,8 +30,12 @@ function start(): void {
   if (!raw) return;
   const config = JSON.parse(raw) as ListenerPageConfig;
   const offered = (l: string | undefined): l is LanguageCode => isLanguageCode(l) && config.offers.some((o) => o.language === l);
-  const remembered = storedLanguage();
-  const language: LanguageCode = !config.langFromUrl && offered(remembered) ? remembered : config.language;
+  // Storage is read only when needed: a page's first localStorage or sessionStorage access loads it through the
+  // browser (tens of ms on a phone at 4x), before the first paint here. A ?lang= in the link wins anyway.
+  const remembered = config.langFromUrl ? undefined : storedLanguage();
+  const language: LanguageCode = offered(remembered) ? remembered : config.language;
+  let key: string | undefined;
+  const clientKey = (): string => (key ??= clientKeyFor(config.sessionId));
 
   let voicesWanted = false;
   const session = new ListenerSession({
@@ -35,34 +43,49 @@ function start(): void {
     language,
     wsUrl: config.wsUrl,
     maxConnectionSeconds: config.maxConnectionSeconds,
-    clientKey: clientKeyFor(config.sessionId),
+    clientKey,
     loadMedia: () => import(/* webpackIgnore: true */ config.mediaUrl) as Promise<MediaModule>,
     deviceVoices: () => (!voicesWanted || typeof speechSynthesis === "undefined" ? [] : speechSynthesis.getVoices().map((v) => v.lang)),
   });
-  bindView(session);
-  // The device's voices ("read aloud" for captions-only languages) once the page is up: the first touch of
-  // speechSynthesis starts the platform's speech service, which a phone pays for (tens of ms) while it starts.
-  const whenIdle = window.requestIdleCallback ?? ((run: () => void) => setTimeout(run, 200));
-  whenIdle(
-    () => {
-      voicesWanted = true;
-      if (typeof speechSynthesis === "undefined") return;
-      speechSynthesis.addEventListener?.("voiceschanged", () => session.refreshModes());
-      session.refreshModes();
-    },
-    { timeout: 3000 },
-  );
   window.__earshotSpeech = { rms: () => session.speech.rms(), played: session.speech.played };
   window.addEventListener("pagehide", () => session.dispose());
 
-  // Taps before this script ran: take the first one now.
-  window.__earshotReady = true;
-  if (window.__earshotTaps?.length) {
-    window.__earshotTaps = [];
+  // A tap on Listen before the view is bound: taken here, at once (the button is in the server's HTML, enabled).
+  let bound = false;
+  const early = (event: Event): void => {
+    if (bound || !(event.target instanceof Element) || !event.target.closest("#listen-button")) return;
+    const picked = document.querySelector<HTMLSelectElement>("#listener-language")?.value;
+    if (offered(picked) && picked !== session.getSnapshot().language) void session.changeLanguage(picked);
     void session.listen();
-  }
-  session.prepare();
+    const chosen = session.getSnapshot().language;
+    setTimeout(() => rememberLanguage(chosen), 0); // storage after the tap's sends
+  };
+  document.addEventListener("click", early, true);
   performance.mark("earshot:ready");
+  // The control channel right after the first frame (creating a WebSocket costs a throttled phone tens of ms, which
+  // the first paint need not wait for); a tap before it opens the channel itself.
+  requestAnimationFrame(() => setTimeout(() => session.prepare(), 0));
+  const whenIdle = window.requestIdleCallback ?? ((run: () => void) => setTimeout(run, 200));
+  whenIdle(() => void clientKey(), { timeout: 2000 });
+
+  const bind = (): void => {
+    bound = true;
+    document.removeEventListener("click", early, true);
+    bindView(session);
+    // The device's voices ("read aloud" for captions-only languages) once the page is up: the first touch of
+    // speechSynthesis starts the platform's speech service, which a phone pays for (tens of ms) while it starts.
+    whenIdle(
+      () => {
+        voicesWanted = true;
+        if (typeof speechSynthesis === "undefined") return;
+        speechSynthesis.addEventListener?.("voiceschanged", () => session.refreshModes());
+        session.refreshModes();
+      },
+      { timeout: 3000 },
+    );
+  };
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", bind, { once: true });
+  else bind();
   // The media module (when the mode needs the original) after the page's load: it never delays the first paint.
   if (document.readyState === "complete") session.preloadMedia();
   else window.addEventListener("load", () => session.preloadMedia(), { once: true });

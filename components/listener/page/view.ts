@@ -1,4 +1,4 @@
-import { createLevelMeter, meterFraction, type LevelMeter } from "@/lib/client/media/level";
+import { createLevelMeter, meterFraction, resumeIfSuspended, type LevelMeter } from "@/lib/client/media/level";
 import type { ListenerSession, ListenerState } from "@/lib/client/session/listener-session";
 import { needsOriginal, type CaptionLine } from "@/lib/client/session/listener-state";
 import { isLanguageCode } from "@/lib/core/languages";
@@ -8,8 +8,9 @@ import { CAPTION_CURRENT, CAPTION_LINE, CAPTION_PARTIAL, CAPTION_SIZES, CAPTION_
  * The listener page's minimal DOM view over a ListenerSession: the server
  * rendered every element (html.ts); this binds the controls to the session
  * and writes each published state into the elements (text, hidden,
- * data-state). The audio player section is added from a <template> while
- * joined and removed after (tests count it).
+ * data-state). The audio player section is added from a <template> from
+ * the Listen tap on and removed when the listener is no longer in the
+ * session (tests count it).
  */
 
 const SIZE_KEY = "earshot.captionSize";
@@ -91,16 +92,22 @@ export function bindView(session: ListenerSession, root: Document = document): v
   let player: HTMLElement | undefined;
   let meter: { stream: MediaStream; meter: LevelMeter | undefined } | undefined;
   let raf = 0;
-  let size: CaptionSize = ((): CaptionSize => {
+  let size: CaptionSize = DEFAULT_CAPTION_SIZE;
+  // The remembered caption size when the page is idle: the first localStorage access loads it through the browser,
+  // which a phone should not pay for while it starts (captions come after the join anyway).
+  whenIdle(() => {
     const saved = readStored(SIZE_KEY);
-    return saved && saved in CAPTION_SIZES ? (saved as CaptionSize) : DEFAULT_CAPTION_SIZE;
-  })();
-  sizeSelect.value = size;
+    if (!saved || !(saved in CAPTION_SIZES) || saved === size) return;
+    size = saved as CaptionSize;
+    sizeSelect.value = size;
+    render();
+  });
 
   // Controls -> session
   listen.addEventListener("click", () => {
-    rememberLanguage(session.getSnapshot().language);
     void session.listen();
+    const chosen = session.getSnapshot().language;
+    setTimeout(() => rememberLanguage(chosen), 0); // storage after the tap's sends
   });
   leave.addEventListener("click", () => void session.leave());
   select.addEventListener("change", () => {
@@ -258,8 +265,11 @@ export function bindView(session: ListenerSession, root: Document = document): v
     }
     leave.hidden = !joined;
 
-    if (joined && !player) player = mountPlayer();
-    if (!joined && player) {
+    // The player from the tap on (it says "Connecting…" until the join is answered): its first layout happens while
+    // the page waits for the server, not after the reply, where the media grant would wait for it.
+    const playing = joined || s.phase === "joining";
+    if (playing && !player) player = mountPlayer();
+    if (!playing && player) {
       player.remove();
       player = undefined;
     }
@@ -289,7 +299,13 @@ export function bindView(session: ListenerSession, root: Document = document): v
     }
     if (s.stream !== meter?.stream) {
       meter?.meter?.close();
-      meter = s.stream && s.media === "live" ? { stream: s.stream, meter: createLevelMeter(s.stream) } : undefined;
+      meter = s.stream && s.media === "live" ? { stream: s.stream, meter: undefined } : undefined;
+      // The analyser (and the page's AudioContext, when none exists yet) once the page is idle: creating an
+      // AudioContext takes a phone's main thread about 0.5 s at 4x throttling, and the first audio should not wait.
+      const pending = meter;
+      if (pending) whenIdle(() => {
+        if (meter === pending) pending.meter = createLevelMeter(pending.stream);
+      });
     }
     const level = Math.max(meter?.meter?.read() ?? 0, session.speech.rms());
     if (Math.abs(level - lastLevel) > 0.0005) showLevel(player, level);
@@ -305,8 +321,18 @@ export function bindView(session: ListenerSession, root: Document = document): v
     (bar.firstElementChild as HTMLElement).style.transform = `scaleX(${fraction})`;
   }
 
+  // A context made after the tap (the meter's) starts suspended where autoplay rules are strict (iOS Safari): any
+  // later touch on the page may resume it.
+  root.addEventListener("pointerdown", resumeIfSuspended, { capture: true, passive: true });
+
   session.subscribe(render);
   render();
+}
+
+/** Runs when the main thread is idle (at the latest after 1 s). */
+function whenIdle(run: () => void): void {
+  if (typeof requestIdleCallback === "function") requestIdleCallback(run, { timeout: 1000 });
+  else setTimeout(run, 200);
 }
 
 function setText(el: Element, text: string): void {

@@ -25,6 +25,15 @@ export function resumeAudioContext(): void {
   if (ctx && ctx.state === "suspended") void ctx.resume().catch(() => undefined);
 }
 
+/**
+ * Resumes the shared context if it exists and is suspended, without creating
+ * one (for any later touch: a context created after the tap, outside a
+ * gesture, starts suspended on iOS Safari).
+ */
+export function resumeIfSuspended(): void {
+  if (shared && shared.state === "suspended") void shared.resume().catch(() => undefined);
+}
+
 /** RMS of samples centred on 0 (Float32 time-domain data). */
 export function rms(samples: Float32Array): number {
   if (samples.length === 0) return 0;

@@ -110,8 +110,8 @@ export interface ListenerSessionOptions {
   loadMedia: () => Promise<MediaModule>;
   /** Languages the device can speak (speechSynthesis voices); empty where there are none. */
   deviceVoices?: () => readonly string[];
-  /** For the re-join: this tab's key for the session (see clientKeyFor). */
-  clientKey: string;
+  /** For the re-join: this tab's key for the session (see clientKeyFor); a function is asked at the first join. */
+  clientKey: string | (() => string);
   /** Whether the session can still be listened to (GET /api/sessions/{id}). */
   sessionIsOpen?: (sessionId: string) => Promise<boolean>;
   createWebSocket?: (url: string) => WebSocketLike;
@@ -360,10 +360,11 @@ export class ListenerSession {
       this.syncMedia();
     }
     // Web Audio (the speech; the level meter): inside the gesture when this mode plays speech (iOS Safari allows
-    // it nowhere else). Otherwise once the tap's work is done: creating an AudioContext costs a phone's CPU tens of
-    // ms that the join's reply would wait for; a later switch to a speech mode unlocks it in that tap.
+    // it nowhere else). Otherwise not now: creating an AudioContext is the costliest thing a phone does in the join
+    // (about 0.5 s of main thread at 4x CPU throttling, docs/BENCHMARKS.md), and the original plays through the
+    // <audio> element without it. The level meter starts it once the audio is live and the page is idle; a later
+    // switch to a speech mode unlocks it in that tap.
     if (wantsSpeech(mode)) this.player.unlock();
-    else setTimeout(() => !this.disposed && this.player.unlock(), 0);
     return joined.then(
       () => {
         if (this.state.phase !== "joining") return;
@@ -394,7 +395,7 @@ export class ListenerSession {
       action: "joinSession",
       sessionId: this.info.sessionId,
       targetLanguage: this.state.language,
-      clientKey: this.options.clientKey,
+      clientKey: typeof this.options.clientKey === "function" ? this.options.clientKey() : this.options.clientKey,
       speech: wantsSpeech(mode),
     });
     if (first && needsOriginal(mode)) {
