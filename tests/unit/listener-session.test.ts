@@ -131,8 +131,9 @@ function joined(language: string, speech: boolean) {
   return { type: "sessionJoined", sessionId: "quiet-harbor-042", role: "listener", title: "T", targetLanguage: language, sourceLanguage: "en", listenerCount: 3, broadcastState: BROADCAST, offers: OFFERS, speech };
 }
 
-function makeSession(language: "en" | "es", sessionIsOpen = async () => true, live?: boolean) {
+function makeSession(language: "en" | "es", sessionIsOpen = async () => true, live?: boolean, warmMedia?: boolean) {
   const loads: number[] = [];
+  const warmed: number[] = [];
   const player = new CountingPlayer();
   const session = new ListenerSession({
     session: { sessionId: "quiet-harbor-042", title: "T", sourceLanguage: "en", listenerCount: 2, offers: OFFERS, live },
@@ -140,8 +141,9 @@ function makeSession(language: "en" | "es", sessionIsOpen = async () => true, li
     clientKey: "key-0123456789abcdef",
     loadMedia: async () => {
       loads.push(1);
-      return { ListenerConnection: FakeMedia };
+      return { ListenerConnection: FakeMedia, warmViewer: () => void warmed.push(1) };
     },
+    warmMedia,
     createWebSocket: (url) => new FakeSocket(url),
     location: { protocol: "http:", host: "localhost:3000" },
     sessionIsOpen,
@@ -150,7 +152,7 @@ function makeSession(language: "en" | "es", sessionIsOpen = async () => true, li
     speak: { speak: () => undefined, cancel: () => undefined },
     mark: () => undefined,
   });
-  return { session, loads, player };
+  return { session, loads, player, warmed };
 }
 
 describe("ListenerSession", () => {
@@ -160,6 +162,25 @@ describe("ListenerSession", () => {
     vi.useFakeTimers();
   });
   afterEach(() => vi.useRealTimers());
+
+  it("preloads the media module for the original and warms the peer connection only where the deployment allows it", async () => {
+    const warm = makeSession("en", undefined, true, true);
+    warm.session.preloadMedia();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(warm.loads).toHaveLength(1);
+    expect(warm.warmed).toHaveLength(1);
+    const cloud = makeSession("en", undefined, true, false);
+    cloud.session.preloadMedia();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(cloud.loads).toHaveLength(1);
+    expect(cloud.warmed).toHaveLength(0);
+    // Translation only: no media module, nothing warmed.
+    const es = makeSession("es", undefined, true, true);
+    es.session.preloadMedia();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(es.loads).toHaveLength(0);
+    expect(es.warmed).toHaveLength(0);
+  });
 
   it("opens the control channel before the tap without joining; a translation-only listener asks for no media", async () => {
     const { session, loads } = makeSession("es");

@@ -73,6 +73,7 @@ export async function GET(request: NextRequest, context: { params: Promise<{ ses
       maxConnectionSeconds: services.config.ws.maxConnectionSeconds,
       mediaUrl: `/join/assets/${MEDIA_ENTRY}`,
       live: session.live,
+      warmMedia: services.config.mode === "embedded",
     },
     { css: LISTENER_CSS, js: LISTENER_JS, mediaFiles: MEDIA_PRELOAD },
   );

@@ -43,6 +43,8 @@ export interface ListenerPageConfig {
   live: boolean;
   /** The URL's ?lang= was given (it wins over the remembered language). */
   langFromUrl: boolean;
+  /** Embedded deployment: the media's RTC configuration is known, so the peer connection is made before the tap. */
+  warmMedia?: boolean;
 }
 
 interface Shell {

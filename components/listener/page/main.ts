@@ -45,6 +45,7 @@ function start(): void {
     maxConnectionSeconds: config.maxConnectionSeconds,
     clientKey,
     loadMedia: () => import(/* webpackIgnore: true */ config.mediaUrl) as Promise<MediaModule>,
+    warmMedia: config.warmMedia,
     deviceVoices: () => (!voicesWanted || typeof speechSynthesis === "undefined" ? [] : speechSynthesis.getVoices().map((v) => v.lang)),
   });
   window.__earshotSpeech = { rms: () => session.speech.rms(), played: session.speech.played };

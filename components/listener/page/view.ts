@@ -90,6 +90,7 @@ export function bindView(session: ListenerSession, root: Document = document): v
   const sizeSelect = q<HTMLSelectElement>(root, '[data-testid="caption-size"]');
 
   let player: HTMLElement | undefined;
+  let mounting = false;
   let meter: { stream: MediaStream; meter: LevelMeter | undefined } | undefined;
   let raf = 0;
   let size: CaptionSize = DEFAULT_CAPTION_SIZE;
@@ -146,31 +147,31 @@ export function bindView(session: ListenerSession, root: Document = document): v
   function renderPlayer(s: ListenerState): void {
     const el = player;
     if (!el) return;
-    el.dataset.state = s.media;
-    el.dataset.mode = s.mode;
+    data(el, "state", s.media);
+    data(el, "mode", s.mode);
     const icon = q(el, "[data-icon]");
     const silent = s.broadcast?.status === "paused" || s.broadcast?.muted === true;
     const on = !silent && (s.media === "live" || s.speaking !== undefined);
-    icon.className = `${PLAYER_ICON} ${on ? PLAYER_ICON_ON : PLAYER_ICON_OFF}`;
+    prop(icon, "className", `${PLAYER_ICON} ${on ? PLAYER_ICON_ON : PLAYER_ICON_OFF}`);
     icon.textContent = s.media === "live" || s.speaking !== undefined ? "♪" : "…";
     setText(q(el, '[data-testid="audio-state-text"]'), audioText(s));
     const speech = q(el, '[data-testid="speech-state"]');
-    speech.dataset.state = s.speaking !== undefined ? "speaking" : "idle";
+    data(speech, "state", s.speaking !== undefined ? "speaking" : "idle");
     if (s.speaking !== undefined) speech.dataset.seq = String(s.speaking);
     else delete speech.dataset.seq;
     // The player shows that it is speaking (the line it speaks is highlighted in the captions).
-    speech.hidden = s.speaking === undefined;
+    prop(speech, "hidden", s.speaking === undefined);
     setText(speech, s.speaking !== undefined ? "Speaking the highlighted line…" : "");
-    q(el, '[data-testid="tap-to-play"]').hidden = !s.audioBlocked;
-    q(el, '[data-testid="audio-error"]').hidden = s.media !== "failed";
+    prop(q(el, '[data-testid="tap-to-play"]'), "hidden", !s.audioBlocked);
+    prop(q(el, '[data-testid="audio-error"]'), "hidden", s.media !== "failed");
     const mute = q(el, '[data-testid="listener-mute"]');
     setText(mute, s.muted ? "Unmute" : "Mute");
-    mute.setAttribute("aria-pressed", String(s.muted));
+    attr(mute, "aria-pressed", String(s.muted));
     const volume = q<HTMLInputElement>(el, '[data-testid="listener-volume"]');
     const percent = Math.round(s.volume * 100);
     if (Number(volume.value) !== percent) volume.value = String(percent);
-    volume.disabled = s.muted;
-    volume.setAttribute("aria-valuetext", `${percent}%`);
+    prop(volume, "disabled", s.muted);
+    attr(volume, "aria-valuetext", `${percent}%`);
     setText(q(el, "[data-volume-text]"), s.muted ? "off" : `${percent}%`);
   }
 
@@ -185,16 +186,16 @@ export function bindView(session: ListenerSession, root: Document = document): v
 
   let shownHistory: CaptionLine[] = [];
   function renderCaptions(s: ListenerState): void {
-    captionsCard.hidden = !s.offer.captions;
-    captions.dataset.language = s.language;
+    prop(captionsCard, "hidden", !s.offer.captions);
+    data(captions, "language", s.language);
     const line = s.captions.current;
     const speaking = line !== undefined && s.speaking === line.seq;
-    current.className = `min-h-16 rounded-xl p-2 ${CAPTION_CURRENT} ${CAPTION_SIZES[size]}${line && !line.final ? ` ${CAPTION_PARTIAL}` : ""}${speaking ? ` ${CAPTION_SPEAKING}` : ""}`;
+    prop(current, "className", `min-h-16 rounded-xl p-2 ${CAPTION_CURRENT} ${CAPTION_SIZES[size]}${line && !line.final ? ` ${CAPTION_PARTIAL}` : ""}${speaking ? ` ${CAPTION_SPEAKING}` : ""}`);
     if (line) {
       if (current.dataset.seq !== String(line.seq) || current.textContent !== line.text) current.textContent = line.text;
-      current.dataset.seq = String(line.seq);
-      current.dataset.final = String(line.final);
-      current.lang = s.language;
+      data(current, "seq", String(line.seq));
+      data(current, "final", String(line.final));
+      prop(current, "lang", s.language);
     } else if (current.dataset.seq !== undefined) {
       current.textContent = "";
       delete current.dataset.seq;
@@ -219,41 +220,41 @@ export function bindView(session: ListenerSession, root: Document = document): v
 
   function render(): void {
     const s = session.getSnapshot();
-    page.dataset.phase = s.phase;
-    pill.dataset.state = s.status.state;
+    data(page, "phase", s.phase);
+    data(pill, "state", s.status.state);
     const tone = TONES[s.status.tone === "neutral" || s.status.tone in TONES ? s.status.tone : "neutral"];
-    pill.className = `${PILL} ${tone.pill}`;
+    prop(pill, "className", `${PILL} ${tone.pill}`);
     const dot = pill.firstElementChild as HTMLElement;
-    dot.className = `${DOT} ${tone.dot}${s.status.pulse ? ` ${PULSE}` : ""}`;
+    prop(dot, "className", `${DOT} ${tone.dot}${s.status.pulse ? ` ${PULSE}` : ""}`);
     setText(q(pill, "[data-label]"), s.status.label);
 
     const joined = s.phase === "listening";
-    countLine.hidden = !joined;
+    prop(countLine, "hidden", !joined);
     setText(count, String(s.listenerCount));
     setText(countNoun, s.listenerCount === 1 ? "person" : "people");
 
     if (select.value !== s.language) select.value = s.language;
-    select.disabled = s.switching || s.phase === "ended" || s.phase === "joining";
+    prop(select, "disabled", s.switching || s.phase === "ended" || s.phase === "joining");
     setText(hint, s.switching ? "Switching…" : s.offer.voiceNote ? `Spoken with a ${s.offer.voiceNote.toLowerCase()}.` : "");
-    hint.hidden = hint.textContent === "";
+    prop(hint, "hidden", hint.textContent === "");
 
-    modeSet.hidden = s.modes.length <= 1 || s.phase === "ended";
-    modeSet.disabled = s.switching;
+    prop(modeSet, "hidden", s.modes.length <= 1 || s.phase === "ended");
+    prop(modeSet, "disabled", s.switching);
     for (const label of modeSet.querySelectorAll<HTMLElement>("[data-mode]")) {
       const mode = label.dataset.mode as ListenerState["mode"];
-      label.hidden = !s.modes.includes(mode);
+      prop(label, "hidden", !s.modes.includes(mode));
       const input = label.querySelector("input")!;
-      input.checked = mode === s.mode;
+      prop(input, "checked", mode === s.mode);
     }
 
-    error.hidden = !s.error;
+    prop(error, "hidden", !s.error);
     setText(error, s.error ?? "");
-    ended.hidden = s.phase !== "ended";
+    prop(ended, "hidden", s.phase !== "ended");
 
     const showListen = s.phase === "ready" || s.phase === "left" || s.phase === "joining";
-    listen.hidden = !showListen;
-    listen.disabled = s.phase === "joining";
-    listen.setAttribute("aria-busy", String(s.phase === "joining"));
+    prop(listen, "hidden", !showListen);
+    prop(listen, "disabled", s.phase === "joining");
+    attr(listen, "aria-busy", String(s.phase === "joining"));
     const label = s.phase === "joining" ? "Connecting…" : s.phase === "left" ? "Listen again" : "Listen";
     if (listen.textContent !== label) {
       if (s.phase === "joining") {
@@ -263,12 +264,22 @@ export function bindView(session: ListenerSession, root: Document = document): v
         listen.replaceChildren(spin, label);
       } else listen.textContent = label;
     }
-    leave.hidden = !joined;
+    prop(leave, "hidden", !joined);
 
-    // The player from the tap on (it says "Connecting…" until the join is answered): its first layout happens while
-    // the page waits for the server, not after the reply, where the media grant would wait for it.
+    // The player from the tap on (it says "Connecting…" until the audio is live), put in when the page is idle: its
+    // first style and layout move the whole page below it (~0.25 s of a 4x phone's main thread), and the tap's
+    // sends, the join's reply and the media grant go first. The button says "Connecting…" at once.
     const playing = joined || s.phase === "joining";
-    if (playing && !player) player = mountPlayer();
+    if (playing && !player && !mounting) {
+      mounting = true;
+      whenIdle(() => {
+        mounting = false;
+        const now = session.getSnapshot();
+        if (player || !(now.phase === "listening" || now.phase === "joining")) return;
+        player = mountPlayer();
+        render();
+      }, 300);
+    }
     if (!playing && player) {
       player.remove();
       player = undefined;
@@ -316,8 +327,8 @@ export function bindView(session: ListenerSession, root: Document = document): v
     lastLevel = level;
     const bar = q(el, '[data-testid="listener-level"]');
     const fraction = meterFraction(level);
-    bar.dataset.level = level.toFixed(3);
-    bar.setAttribute("aria-valuenow", String(Math.round(fraction * 100)));
+    data(bar, "level", level.toFixed(3));
+    attr(bar, "aria-valuenow", String(Math.round(fraction * 100)));
     (bar.firstElementChild as HTMLElement).style.transform = `scaleX(${fraction})`;
   }
 
@@ -329,10 +340,24 @@ export function bindView(session: ListenerSession, root: Document = document): v
   render();
 }
 
-/** Runs when the main thread is idle (at the latest after 1 s). */
-function whenIdle(run: () => void): void {
-  if (typeof requestIdleCallback === "function") requestIdleCallback(run, { timeout: 1000 });
-  else setTimeout(run, 200);
+/** Runs when the main thread is idle (at the latest after `timeoutMs`). */
+function whenIdle(run: () => void, timeoutMs = 1000): void {
+  if (typeof requestIdleCallback === "function") requestIdleCallback(run, { timeout: timeoutMs });
+  else setTimeout(run, Math.min(200, timeoutMs));
+}
+
+// Writes only what changed: on a phone every write, even of the same value, can cost a style invalidation, and the
+// view renders on every state change (the first render, at the page's start, would otherwise restyle the whole page).
+function prop<E extends HTMLElement, K extends keyof E & ("hidden" | "disabled" | "checked" | "className" | "lang")>(el: E, key: K, value: E[K]): void {
+  if (el[key] !== value) el[key] = value;
+}
+
+function attr(el: Element, name: string, value: string): void {
+  if (el.getAttribute(name) !== value) el.setAttribute(name, value);
+}
+
+function data(el: HTMLElement, key: string, value: string): void {
+  if (el.dataset[key] !== value) el.dataset[key] = value;
 }
 
 function setText(el: Element, text: string): void {

@@ -36,6 +36,9 @@ export interface SignalingSetup {
 
 export type SignalingFactory = (target: SignalingTarget) => Promise<SignalingSetup>;
 
+/** The embedded relay's peer connections: host candidates only (loopback and LAN), one bundled transport. */
+export const EMBEDDED_RTC_CONFIGURATION: RTCConfiguration = { iceServers: [], bundlePolicy: "max-bundle" };
+
 
 export interface PageLocation {
   protocol: string;
@@ -117,7 +120,7 @@ export function signalingFactory(cloud: KvsResolveOptions = {}): SignalingFactor
   return async ({ access, channel, role, clientId }) => {
     if (access.kind === "embedded") {
       const config = embeddedClientConfig(access, channel, role, clientId, currentPage());
-      return { client: new SignalingClient(config), rtcConfiguration: { iceServers: [], bundlePolicy: "max-bundle" } };
+      return { client: new SignalingClient(config), rtcConfiguration: EMBEDDED_RTC_CONFIGURATION };
     }
     const { resolveKvsSignaling } = await import("./kvs-cloud");
     const resolved = await resolveKvsSignaling(access, channel, role, clientId, cloud);

@@ -7,6 +7,7 @@ import { Pacer } from "./pacer";
 import { SIGNALING_SEND_RATES } from "@/lib/core/signaling-constants";
 import { createSignaling, type SignalingFactory } from "./signaling";
 import { closeSignaling, nextCorrelationId, openSignaling, readStatus } from "./signaling-session";
+import { takeWarmPeer } from "./warm-peer";
 
 /**
  * The listener's side of the media: VIEWER on the one channel the control
@@ -200,16 +201,18 @@ export class ListenerConnection extends TypedEmitter<ListenerConnectionEvents> {
       if (!isCurrent()) return closeSignaling(setup.client);
       const client = setup.client;
       attempt.client = client;
-      const pc = (this.options.createPeerConnection ?? ((c) => new RTCPeerConnection(c)))(setup.rtcConfiguration);
+      // The peer connection the page made while it waited for the tap (warm-peer.ts), when it fits.
+      const warm = takeWarmPeer(setup.rtcConfiguration);
+      const pc = warm?.pc ?? (this.options.createPeerConnection ?? ((c) => new RTCPeerConnection(c)))(setup.rtcConfiguration);
       attempt.pc = pc;
-      pc.addTransceiver("audio", { direction: "recvonly" });
+      if (!warm) pc.addTransceiver("audio", { direction: "recvonly" });
 
       pc.ontrack = (event) => {
         if (!isCurrent()) return;
         this.setStream(event.streams[0] ?? new MediaStream([event.track]));
       };
       let offerSent = false;
-      const early: RTCIceCandidate[] = [];
+      const early: RTCIceCandidate[] = warm ? [...warm.candidates] : [];
       const sendCandidate = (c: RTCIceCandidate) =>
         attempt.icePacer.schedule(() => {
           if (isCurrent()) client.sendIceCandidate(c);
@@ -241,8 +244,12 @@ export class ListenerConnection extends TypedEmitter<ListenerConnectionEvents> {
 
       // Gather while the signaling connection opens.
       const opened = openSignaling(client, this.options.openTimeoutMs ?? 8_000);
-      const offer = await pc.createOffer();
-      await pc.setLocalDescription(offer);
+      let offer: RTCSessionDescriptionInit;
+      if (warm) offer = await warm.offer;
+      else {
+        offer = await pc.createOffer();
+        await pc.setLocalDescription(offer);
+      }
       await opened;
       if (!isCurrent()) return;
       client.on("close", () => this.signalingGone(generation));

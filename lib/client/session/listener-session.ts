@@ -47,6 +47,8 @@ import {
  */
 
 export interface MediaModule {
+  /** Makes the peer connection and its offer ahead of the grant (when the page knows its RTC configuration). */
+  warmViewer?: () => void;
   ListenerConnection: new (options: {
     requestChannel: () => Promise<MediaChannelMessage>;
     isFatal?: (error: unknown) => boolean;
@@ -108,6 +110,8 @@ export interface ListenerSessionOptions {
   wsUrl?: string;
   maxConnectionSeconds?: number;
   loadMedia: () => Promise<MediaModule>;
+  /** The deployment's RTC configuration is known before the grant (embedded): preloadMedia also warms the peer connection. */
+  warmMedia?: boolean;
   /** Languages the device can speak (speechSynthesis voices); empty where there are none. */
   deviceVoices?: () => readonly string[];
   /** For the re-join: this tab's key for the session (see clientKeyFor); a function is asked at the first join. */
@@ -265,9 +269,20 @@ export class ListenerSession {
     void this.ensureChannel().catch(() => undefined);
   }
 
-  /** Starts loading the media module when the current mode needs the original (the page calls it after its load event). */
+  /**
+   * Starts loading the media module when the current mode needs the original
+   * (the page calls it after its load event) and, where the deployment allows
+   * (warmMedia), makes the peer connection and its offer while the page waits
+   * for the tap.
+   */
   preloadMedia(): void {
-    if (needsOriginal(this.state.mode)) void this.loadMedia().catch(() => undefined);
+    if (!needsOriginal(this.state.mode)) return;
+    void this.loadMedia().then(
+      (module) => {
+        if (this.options.warmMedia && !this.disposed && !this.media && needsOriginal(this.state.mode)) module.warmViewer?.();
+      },
+      () => undefined,
+    );
   }
 
   private loadMedia(): Promise<MediaModule> {
