@@ -336,7 +336,23 @@ export function bindView(session: ListenerSession, root: Document = document): v
   // later touch on the page may resume it.
   root.addEventListener("pointerdown", resumeIfSuspended, { capture: true, passive: true });
 
-  session.subscribe(render);
+  // One render per frame, whatever number of state changes came before it: a join publishes several in a row (the
+  // tap, the channel, the join's reply, the media), and rendering each at once made the tap's task and the join
+  // reply's task each pay for DOM writes, while the media grant waited behind them. A page that gets no animation
+  // frames (hidden, screen off, a window the browser does not draw) renders on a timer instead, so the DOM (and what
+  // a screen reader announces) never stays behind the state.
+  let scheduled = false;
+  const flush = (): void => {
+    if (!scheduled) return;
+    scheduled = false;
+    render();
+  };
+  session.subscribe(() => {
+    if (scheduled) return;
+    scheduled = true;
+    requestAnimationFrame(flush);
+    setTimeout(flush, 100);
+  });
   render();
 }
 
