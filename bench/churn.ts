@@ -4,7 +4,7 @@ import WebSocket from "ws";
 import type { ServerMessage } from "../lib/core/protocol";
 import type { BenchContext, BenchResult, Benchmark, TargetCheck } from "./types";
 import { cpuSeconds, fmt, httpListenerCount, mb, percentiles, rssKb, type Percentiles } from "./measure";
-import { requireOffered } from "./control-plane";
+import { BENCH_LANGUAGES, BENCH_TARGETS, requireOffered, type BenchLanguage } from "./support/languages";
 
 /**
  * Churn (soak) benchmark: one speaker's session keeps a population of
@@ -31,9 +31,7 @@ import { requireOffered } from "./control-plane";
  * let the counts settle and compare them: localises when a drift starts).
  */
 
-/** The source and the targets the local engines translate into: a session offers only those (bench/control-plane.ts). */
-const LANGUAGES = ["en", "es", "ca", "gl", "eo"] as const;
-type Lang = (typeof LANGUAGES)[number];
+type Lang = BenchLanguage;
 
 interface Profile {
   population: number;
@@ -333,7 +331,7 @@ class Churn {
 
   private randomLang(except?: Lang): Lang {
     for (;;) {
-      const lang = LANGUAGES[Math.floor(this.rand() * LANGUAGES.length)]!;
+      const lang = BENCH_LANGUAGES[Math.floor(this.rand() * BENCH_LANGUAGES.length)]!;
       if (lang !== except) return lang;
     }
   }
@@ -662,9 +660,9 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
   );
   const token = await ctx.speakerToken();
   const speaker = await Speaker.connect(`${ctx.wsBase}/ws?token=${encodeURIComponent(token)}`);
-  const created = await speaker.request({ action: "createSession", sourceLanguage: "en", targetLanguages: LANGUAGES.filter((l) => l !== "en"), title: "bench churn" });
+  const created = await speaker.request({ action: "createSession", sourceLanguage: "en", targetLanguages: BENCH_TARGETS, title: "bench churn" });
   if (created.type !== "sessionCreated") throw new Error(`createSession: ${JSON.stringify(created)}`);
-  requireOffered(created, LANGUAGES);
+  requireOffered(created);
   const { sessionId } = created;
   const speakerBeat = setInterval(() => void speaker.request({ action: "heartbeat" }).catch(() => undefined), 60_000);
 
@@ -837,7 +835,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
     const totalOps = opsTable.reduce((s, r) => s + r.count, 0);
 
     const data = {
-      profile: { ...p, ops: [...p.ops], seed, concurrency: CONCURRENCY, languages: LANGUAGES },
+      profile: { ...p, ops: [...p.ops], seed, concurrency: CONCURRENCY, languages: BENCH_LANGUAGES },
       sessionId,
       ramp: { joined: rampJoined, ms: Math.round(rampMs), joinsPerSec: rampJoinsPerSec, exact: rampExact, settledMs: rampEnd.ms },
       churn: {
@@ -888,7 +886,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
         metric: `counts at the end of ${Math.round(churnWallS)} s of churn (getSessionStatus total and per language, HTTP listenerCount)`,
         target: "equal to the counts implied by the replies",
         measured: exact
-          ? `exact: ${fmt(expectedTotal)} (${LANGUAGES.map((l) => `${l} ${expectedCounts[l] ?? 0}`).join(", ")})`
+          ? `exact: ${fmt(expectedTotal)} (${BENCH_LANGUAGES.map((l) => `${l} ${expectedCounts[l] ?? 0}`).join(", ")})`
           : `expected ${fmt(expectedTotal)}; ws ${fmt(settled.status.listenerCount)} (off ${JSON.stringify(data.end.diff.perLanguage)}), HTTP ${http}`,
         met: exact,
       },
@@ -953,7 +951,7 @@ function markdown(d: Data, p: ReturnType<typeof profile>): string {
   const ops = d.churn.ops.map(
     (r) => `| ${r.op} | ${r.target === null ? "—" : r1(r.target)} | ${fmt(r.count)} | ${r.perSec} | ${r.latencyMs.n ? `${r.latencyMs.p50} / ${r.latencyMs.p99} / ${r.latencyMs.max}` : "—"} |`,
   );
-  const langs = LANGUAGES.map((l) => `| ${l} | ${d.end.expected.perLanguage[l] ?? 0} | ${d.end.ws.languageDistribution[l] ?? 0} |`);
+  const langs = BENCH_LANGUAGES.map((l) => `| ${l} | ${d.end.expected.perLanguage[l] ?? 0} | ${d.end.ws.languageDistribution[l] ?? 0} |`);
   const byTime = d.timeline.filter((s) => s.phase === "churn" && s.t % 15 === 0);
   const timeline = byTime.map((s) => `| ${s.t} | ${s.rssMb} | ${fmt(s.members)} | ${fmt(s.expected)} | ${s.pushed === null ? "—" : fmt(s.pushed)} | ${s.inFlight} |`);
   return [
@@ -963,7 +961,7 @@ function markdown(d: Data, p: ReturnType<typeof profile>): string {
     `an abrupt socket drop), as many joins to refill (about ${Math.round(p.rejoinShare * 100)} % of them reconnecting with the \`clientKey\` of a dropped listener,`,
     `often before the server has processed the drop), ${p.changesPerSec} \`changeLanguage\`/s, and ${p.takeoversPerSec} takeovers/s (a new socket joins with`,
     `the \`clientKey\` of a live listener: the server must close the old one with 4000 and count the client once). Idle listeners`,
-    `\`heartbeat\` every ${p.heartbeatSeconds} s (random phase), as the listener page does. Languages: ${LANGUAGES.join(", ")}.`,
+    `\`heartbeat\` every ${p.heartbeatSeconds} s (random phase), as the listener page does. Languages: ${BENCH_LANGUAGES.join(", ")}.`,
     `Expected counts are kept from the replies received; at the end the churn stops, in-flight operations finish, and`,
     `\`getSessionStatus\` is polled until it has not changed for ${SETTLE_STABLE_MS / 1000} s, then compared with them and with \`GET /api/sessions/{id}\`.`,
     `Server RSS is \`VmRSS\`, sampled every second; the warm-up is the first ${p.warmupSeconds} s of churn.`,

@@ -4,6 +4,7 @@ import WebSocket from "ws";
 import type { ServerMessage } from "../lib/core/protocol";
 import type { BenchContext, BenchResult, Benchmark, TargetCheck } from "./types";
 import { RssSampler, cpuSeconds, fmt, httpListenerCount, mb, percentiles, rssKb, type Percentiles } from "./measure";
+import { BENCH_LANGUAGES, BENCH_TARGETS, requireOffered } from "./support/languages";
 
 /**
  * Control-plane benchmark: one speaker creates a session over the real
@@ -13,12 +14,6 @@ import { RssSampler, cpuSeconds, fmt, httpListenerCount, mb, percentiles, rssKb,
  * (while connected and after everyone left).
  */
 
-/**
- * The listeners' languages: the source and the targets the local engines translate into. A session offers
- * only the languages its engines serve (docs/PROTOCOL.md, offers), and a join in another is refused.
- */
-const LANGUAGES = ["en", "es", "ca", "gl", "eo"] as const;
-const TARGETS = LANGUAGES.filter((l) => l !== "en");
 /** BENCH_SIZES=5000 (comma-separated) overrides the sizes, for diagnosis. */
 const SIZES_OVERRIDE = process.env.BENCH_SIZES?.split(",").map(Number).filter((n) => n > 0);
 const FULL_SIZES = [1000, 2000, 5000];
@@ -170,17 +165,10 @@ export interface Round {
   drain: { ms: number; ws: number; http: number | string; zero: boolean };
 }
 
-/** The session must offer every language the listeners pick (the local engines installed). */
-export function requireOffered(created: { offers?: { language: string }[] }, languages: readonly string[] = LANGUAGES): void {
-  const offered = new Set((created.offers ?? []).map((o) => o.language));
-  const missing = languages.filter((l) => !offered.has(l));
-  if (missing.length) throw new Error(`the session does not offer ${missing.join(", ")}: the local translation engines are needed (npm run speech:install)`);
-}
-
 async function round(ctx: BenchContext, n: number, probes: number): Promise<Round> {
   const token = await ctx.speakerToken();
   const speaker = await Speaker.connect(`${ctx.wsBase}/ws?token=${encodeURIComponent(token)}`);
-  const created = await speaker.request({ action: "createSession", sourceLanguage: "en", targetLanguages: [...TARGETS], title: `bench ${n}` });
+  const created = await speaker.request({ action: "createSession", sourceLanguage: "en", targetLanguages: BENCH_TARGETS, title: `bench ${n}` });
   if (created.type !== "sessionCreated") throw new Error(`createSession: ${JSON.stringify(created)}`);
   requireOffered(created);
   const { sessionId } = created;
@@ -196,7 +184,7 @@ async function round(ctx: BenchContext, n: number, probes: number): Promise<Roun
   let next = 0;
   const first = performance.now();
   const worker = async () => {
-    for (let i = next++; i < n; i = next++) outcomes[i] = await joinListener(ctx.wsBase, sessionId, LANGUAGES[i % LANGUAGES.length]!);
+    for (let i = next++; i < n; i = next++) outcomes[i] = await joinListener(ctx.wsBase, sessionId, BENCH_LANGUAGES[i % BENCH_LANGUAGES.length]!);
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, n) }, worker));
   const joinedOk = outcomes.filter((o): o is Extract<JoinOutcome, { ok: true }> => o.ok);
@@ -228,7 +216,7 @@ async function round(ctx: BenchContext, n: number, probes: number): Promise<Roun
 
   // Latency of a join with N listeners connected, one at a time (no queueing behind other joins).
   const probeOutcomes: JoinOutcome[] = [];
-  for (let i = 0; i < probes; i++) probeOutcomes.push(await joinListener(ctx.wsBase, sessionId, LANGUAGES[i % LANGUAGES.length]!));
+  for (let i = 0; i < probes; i++) probeOutcomes.push(await joinListener(ctx.wsBase, sessionId, BENCH_LANGUAGES[i % BENCH_LANGUAGES.length]!));
   const probeOk = probeOutcomes.filter((o): o is Extract<JoinOutcome, { ok: true }> => o.ok);
 
   // Everyone leaves; the count must come back to 0.
@@ -308,11 +296,11 @@ function markdown(rounds: Round[]): string {
     ].join(" | "),
   );
   const dist = rounds
-    .map((r) => `N=${fmt(r.n)}: ${LANGUAGES.map((l) => `${l} ${r.counts.ws.languageDistribution[l] ?? 0}/${r.counts.expected.perLanguage[l] ?? 0}`).join(", ")}`)
+    .map((r) => `N=${fmt(r.n)}: ${BENCH_LANGUAGES.map((l) => `${l} ${r.counts.ws.languageDistribution[l] ?? 0}/${r.counts.expected.perLanguage[l] ?? 0}`).join(", ")}`)
     .join("; ");
   return [
     `One speaker creates a session over the WebSocket (token from a real next-auth sign-in); N listeners open`,
-    `\`/ws?sessionId=…&targetLanguage=…\` and send \`joinSession\` (with a per-listener \`clientKey\`, as the listener page does) over real sockets, spread over ${LANGUAGES.join(", ")},`,
+    `\`/ws?sessionId=…&targetLanguage=…\` and send \`joinSession\` (with a per-listener \`clientKey\`, as the listener page does) over real sockets, spread over ${BENCH_LANGUAGES.join(", ")},`,
     `${rounds[0]?.concurrency ?? CONCURRENCY} joins in flight at a time. Throughput is joined listeners over the wall time from the first`,
     `connect to the last \`sessionJoined\`; latency is per listener, from starting the connect to receiving \`sessionJoined\`.`,
     `Then ${rounds[0]?.probe.n ?? 0} more listeners join **one at a time** with N connected ("probe": join latency without queueing`,
@@ -379,6 +367,6 @@ export const controlPlane: Benchmark = {
         met: allExact,
       },
     ];
-    return { targets, data: { languages: LANGUAGES, concurrency: CONCURRENCY, rounds }, markdown: markdown(rounds) };
+    return { targets, data: { languages: BENCH_LANGUAGES, concurrency: CONCURRENCY, rounds }, markdown: markdown(rounds) };
   },
 };

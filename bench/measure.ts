@@ -1,4 +1,5 @@
 import { readFileSync, readdirSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 
 /**
  * Measuring helpers shared by the benchmarks: percentiles, and what /proc
@@ -113,4 +114,16 @@ export async function httpListenerCount(baseUrl: string, sessionId: string): Pro
   const res = await fetch(`${baseUrl}/api/sessions/${sessionId}`);
   if (!res.ok) return `HTTP ${res.status}`;
   return ((await res.json()) as { listenerCount: number }).listenerCount;
+}
+
+/** A free TCP port on loopback (for a server a benchmark or tool starts). */
+export function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const srv = createServer();
+    srv.once("error", fail);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => done(port));
+    });
+  });
 }

@@ -17,10 +17,10 @@
  */
 import { spawn, spawnSync, execFileSync, type ChildProcess } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
 import os from "node:os";
 import { resolve } from "node:path";
 import { signInSpeaker, type SpeakerAuth } from "./auth";
+import { freePort } from "./measure";
 import { BENCHMARKS } from "./registry";
 import type { BenchContext, TargetCheck } from "./types";
 import { embeddedServerEnv } from "../tests/e2e/support/server";
@@ -168,16 +168,6 @@ async function ensureBuild(): Promise<void> {
   if (result.status !== 0 || !existsSync(resolve(ROOT, ".next/BUILD_ID"))) throw new Error("next build failed");
 }
 
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const srv = createServer();
-    srv.once("error", fail);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => done(port));
-    });
-  });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -30,7 +30,6 @@ import type { BenchContext, BenchResult, Benchmark, TargetCheck } from "./types"
 const TARGETS: readonly LanguageCode[] = ["es", "ca", "eo"];
 const LISTENERS_PER_LANGUAGE = 10;
 const CHUNK_MS = 100;
-/** After the audio ends: time for the last phrase to go through. */
 /** How long the drain after the audio waits for the last segment's messages at most. */
 const DRAIN_TIMEOUT_MS = 15_000;
 

@@ -11,12 +11,11 @@
  * Needs a production build (`npx next build`); starts its own embedded server.
  */
 import { writeFileSync } from "node:fs";
-import { createServer } from "node:net";
-import type { AddressInfo } from "node:net";
 import type { CDPSession } from "@playwright/test";
 import { addInitScript, keepAudioServiceUp, launchChromium, listenerContext, startLiveSpeaker } from "../../tests/e2e/support/harness";
 import { watchFirstAudio } from "../../tests/e2e/support/instrument";
 import { startServer, stopServer } from "../../tests/e2e/support/server";
+import { freePort } from "../measure";
 
 interface TraceEvent {
   name: string;
@@ -37,16 +36,6 @@ const cpu = Number(option("--cpu") ?? 4);
 const save = option("--save");
 const profile = args.includes("--profile");
 
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const srv = createServer();
-    srv.once("error", fail);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => done(port));
-    });
-  });
-}
 
 interface CpuProfile {
   nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number }; children?: number[] }[];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../lib/server/config";
+import { ConfigError, loadConfig, signalingKind } from "../../lib/server/config";
 
 const PEM = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----";
 
@@ -54,6 +54,10 @@ describe("config", () => {
       KVS_VIEWER_ROLE_ARN: "arn:aws:iam::123456789012:role/earshot-viewer",
     });
     expect(ok.tokens.publicKey).toBe(PEM);
+    // How clients reach the media: the embedded relay, or KVS in the cloud (the listener page warms its peer
+    // connection only for the one whose RTC configuration it knows before the grant).
+    expect(signalingKind(ok)).toBe("kvs");
+    expect(signalingKind(loadConfig({}))).toBe("embedded");
   });
   describe("speech engines", () => {
     const cloud = {

@@ -10,6 +10,7 @@ const base = {
   mediaUrl: "/join/assets/media-ABC.js",
   langFromUrl: true,
   live: true,
+  signaling: "embedded" as const,
   offers: [
     { language: "en" as const, kind: "source" as const, captions: true },
     { language: "es" as const, kind: "voice" as const, captions: true },

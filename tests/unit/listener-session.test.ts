@@ -131,19 +131,19 @@ function joined(language: string, speech: boolean) {
   return { type: "sessionJoined", sessionId: "quiet-harbor-042", role: "listener", title: "T", targetLanguage: language, sourceLanguage: "en", listenerCount: 3, broadcastState: BROADCAST, offers: OFFERS, speech };
 }
 
-function makeSession(language: "en" | "es", sessionIsOpen = async () => true, live?: boolean, warmMedia?: boolean) {
+function makeSession(language: "en" | "es", sessionIsOpen = async () => true, live?: boolean, signaling?: "embedded" | "kvs") {
   const loads: number[] = [];
-  const warmed: number[] = [];
+  const warmed: string[] = [];
   const player = new CountingPlayer();
   const session = new ListenerSession({
     session: { sessionId: "quiet-harbor-042", title: "T", sourceLanguage: "en", listenerCount: 2, offers: OFFERS, live },
     language,
-    clientKey: "key-0123456789abcdef",
+    clientKey: () => "key-0123456789abcdef",
     loadMedia: async () => {
       loads.push(1);
-      return { ListenerConnection: FakeMedia, warmViewer: () => void warmed.push(1) };
+      return { ListenerConnection: FakeMedia, warmViewer: (kind) => void warmed.push(kind) };
     },
-    warmMedia,
+    signaling,
     createWebSocket: (url) => new FakeSocket(url),
     location: { protocol: "http:", host: "localhost:3000" },
     sessionIsOpen,
@@ -163,19 +163,19 @@ describe("ListenerSession", () => {
   });
   afterEach(() => vi.useRealTimers());
 
-  it("preloads the media module for the original and warms the peer connection only where the deployment allows it", async () => {
-    const warm = makeSession("en", undefined, true, true);
-    warm.session.preloadMedia();
+  it("preloads the media module for the original and has it warm the peer connection for the page's kind of signaling", async () => {
+    const embedded = makeSession("en", undefined, true, "embedded");
+    embedded.session.preloadMedia();
     await vi.advanceTimersByTimeAsync(0);
-    expect(warm.loads).toHaveLength(1);
-    expect(warm.warmed).toHaveLength(1);
-    const cloud = makeSession("en", undefined, true, false);
+    expect(embedded.loads).toHaveLength(1);
+    expect(embedded.warmed).toEqual(["embedded"]);
+    const cloud = makeSession("en", undefined, true, "kvs");
     cloud.session.preloadMedia();
     await vi.advanceTimersByTimeAsync(0);
     expect(cloud.loads).toHaveLength(1);
-    expect(cloud.warmed).toHaveLength(0);
+    expect(cloud.warmed).toEqual(["kvs"]);
     // Translation only: no media module, nothing warmed.
-    const es = makeSession("es", undefined, true, true);
+    const es = makeSession("es", undefined, true, "embedded");
     es.session.preloadMedia();
     await vi.advanceTimersByTimeAsync(0);
     expect(es.loads).toHaveLength(0);

@@ -145,6 +145,7 @@ export class FakePeerConnection {
   close() {
     this.closed = true;
     this.connectionState = "closed";
+    this.signalingState = "closed";
     progress();
   }
   // --- test controls

@@ -1,4 +1,5 @@
 import { LANGUAGES, type LanguageCode } from "@/lib/core/languages";
+import type { SignalingAccess } from "@/lib/core/protocol";
 import type { LanguageOffer } from "@/lib/core/speech";
 import { MODE_LABELS, modesFor, needsOriginal, offerFor, offerLabel, statusOf, type ListenMode } from "@/lib/client/session/listener-state";
 import { ALERT, BUTTON, CAPTION_CURRENT, CAPTION_SIZES, CARD, CONTROL, DEFAULT_CAPTION_SIZE, DOT, PILL, PLAYER_ICON, PLAYER_ICON_OFF, TONES } from "./classes";
@@ -43,8 +44,8 @@ export interface ListenerPageConfig {
   live: boolean;
   /** The URL's ?lang= was given (it wins over the remembered language). */
   langFromUrl: boolean;
-  /** Embedded deployment: the media's RTC configuration is known, so the peer connection is made before the tap. */
-  warmMedia?: boolean;
+  /** How the media channels are reached (the media module makes the peer connection before the tap where that tells its RTC configuration). */
+  signaling: SignalingAccess["kind"];
 }
 
 interface Shell {

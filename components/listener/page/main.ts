@@ -1,7 +1,7 @@
 import { isLanguageCode, type LanguageCode } from "@/lib/core/languages";
 import { ListenerSession, clientKeyFor, type MediaModule } from "@/lib/client/session/listener-session";
 import type { ListenerPageConfig } from "./html";
-import { bindView, rememberLanguage, storedLanguage } from "./view";
+import { bindView, listenFromTap, storedLanguage, whenIdle } from "./view";
 
 /**
  * The listener page's script (built by scripts/build-listener.mjs into one
@@ -45,7 +45,7 @@ function start(): void {
     maxConnectionSeconds: config.maxConnectionSeconds,
     clientKey,
     loadMedia: () => import(/* webpackIgnore: true */ config.mediaUrl) as Promise<MediaModule>,
-    warmMedia: config.warmMedia,
+    signaling: config.signaling,
     deviceVoices: () => (!voicesWanted || typeof speechSynthesis === "undefined" ? [] : speechSynthesis.getVoices().map((v) => v.lang)),
   });
   window.__earshotSpeech = { rms: () => session.speech.rms(), played: session.speech.played };
@@ -54,20 +54,14 @@ function start(): void {
   // A tap on Listen before the view is bound: taken here, at once (the button is in the server's HTML, enabled).
   let bound = false;
   const early = (event: Event): void => {
-    if (bound || !(event.target instanceof Element) || !event.target.closest("#listen-button")) return;
-    const picked = document.querySelector<HTMLSelectElement>("#listener-language")?.value;
-    if (offered(picked) && picked !== session.getSnapshot().language) void session.changeLanguage(picked);
-    void session.listen();
-    const chosen = session.getSnapshot().language;
-    setTimeout(() => rememberLanguage(chosen), 0); // storage after the tap's sends
+    if (!bound && event.target instanceof Element && event.target.closest("#listen-button")) listenFromTap(session);
   };
   document.addEventListener("click", early, true);
   performance.mark("earshot:ready");
   // The control channel right after the first frame (creating a WebSocket costs a throttled phone tens of ms, which
   // the first paint need not wait for); a tap before it opens the channel itself.
   requestAnimationFrame(() => setTimeout(() => session.prepare(), 0));
-  const whenIdle = window.requestIdleCallback ?? ((run: () => void) => setTimeout(run, 200));
-  whenIdle(() => void clientKey(), { timeout: 2000 });
+  whenIdle(() => void clientKey(), 2000);
 
   const bind = (): void => {
     bound = true;
@@ -82,7 +76,7 @@ function start(): void {
         speechSynthesis.addEventListener?.("voiceschanged", () => session.refreshModes());
         session.refreshModes();
       },
-      { timeout: 3000 },
+      3000,
     );
   };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", bind, { once: true });

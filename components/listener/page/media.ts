@@ -1,4 +1,5 @@
-import { EMBEDDED_RTC_CONFIGURATION } from "@/lib/client/rtc/signaling";
+import type { SignalingAccess } from "@/lib/core/protocol";
+import { rtcConfigurationBeforeGrant } from "@/lib/client/rtc/signaling";
 import { warmPeerConnection } from "@/lib/client/rtc/warm-peer";
 
 /**
@@ -7,7 +8,8 @@ import { warmPeerConnection } from "@/lib/client/rtc/warm-peer";
  */
 export { ListenerConnection } from "@/lib/client/rtc/viewer";
 
-/** Embedded deployments: the peer connection and its offer before the tap (lib/client/rtc/warm-peer.ts). */
-export function warmViewer(): void {
-  warmPeerConnection(EMBEDDED_RTC_CONFIGURATION);
+/** The peer connection and its offer before the tap, where the signaling's RTC configuration is known (lib/client/rtc/warm-peer.ts). */
+export function warmViewer(signaling: SignalingAccess["kind"]): void {
+  const configuration = rtcConfigurationBeforeGrant(signaling);
+  if (configuration) warmPeerConnection(configuration);
 }

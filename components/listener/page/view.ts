@@ -68,6 +68,21 @@ function audioText(s: ListenerState): string {
   return MEDIA_TEXT[s.media];
 }
 
+/**
+ * The Listen tap, from the view's button or (before the view is bound) from
+ * the page's first script: the language the picker shows, then the join; the
+ * language is remembered after the tap's sends (a first storage access costs
+ * a phone tens of ms).
+ */
+export function listenFromTap(session: ListenerSession, root: Document = document): void {
+  const picked = root.querySelector<HTMLSelectElement>("#listener-language")?.value;
+  const { language, offers } = session.getSnapshot();
+  if (isLanguageCode(picked) && picked !== language && offers.some((o) => o.language === picked)) void session.changeLanguage(picked);
+  void session.listen();
+  const chosen = session.getSnapshot().language;
+  setTimeout(() => rememberLanguage(chosen), 0);
+}
+
 export function bindView(session: ListenerSession, root: Document = document): void {
   const page = q(root, "#listener");
   const pill = q(root, '[data-testid="listener-state"]');
@@ -105,11 +120,7 @@ export function bindView(session: ListenerSession, root: Document = document): v
   });
 
   // Controls -> session
-  listen.addEventListener("click", () => {
-    void session.listen();
-    const chosen = session.getSnapshot().language;
-    setTimeout(() => rememberLanguage(chosen), 0); // storage after the tap's sends
-  });
+  listen.addEventListener("click", () => listenFromTap(session, root));
   leave.addEventListener("click", () => void session.leave());
   select.addEventListener("change", () => {
     const value = select.value;
@@ -357,7 +368,7 @@ export function bindView(session: ListenerSession, root: Document = document): v
 }
 
 /** Runs when the main thread is idle (at the latest after `timeoutMs`). */
-function whenIdle(run: () => void, timeoutMs = 1000): void {
+export function whenIdle(run: () => void, timeoutMs = 1000): void {
   if (typeof requestIdleCallback === "function") requestIdleCallback(run, { timeout: timeoutMs });
   else setTimeout(run, Math.min(200, timeoutMs));
 }

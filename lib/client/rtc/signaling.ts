@@ -39,6 +39,14 @@ export type SignalingFactory = (target: SignalingTarget) => Promise<SignalingSet
 /** The embedded relay's peer connections: host candidates only (loopback and LAN), one bundled transport. */
 export const EMBEDDED_RTC_CONFIGURATION: RTCConfiguration = { iceServers: [], bundlePolicy: "max-bundle" };
 
+/**
+ * The RTC configuration a kind of signaling brings, where it is known before
+ * the grant: the embedded relay's is fixed; KVS's TURN servers come with it.
+ */
+export function rtcConfigurationBeforeGrant(kind: SignalingAccess["kind"]): RTCConfiguration | undefined {
+  return kind === "embedded" ? EMBEDDED_RTC_CONFIGURATION : undefined;
+}
+
 
 export interface PageLocation {
   protocol: string;

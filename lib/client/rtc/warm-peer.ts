@@ -54,7 +54,7 @@ export function takeWarmPeer(configuration: RTCConfiguration): WarmPeer | undefi
   const entry = warm;
   if (!entry) return undefined;
   warm = undefined;
-  if (!sameConfiguration(entry.configuration, configuration) || entry.pc.signalingState === "closed" || entry.pc.connectionState === "closed") {
+  if (!sameConfiguration(entry.configuration, configuration) || entry.pc.signalingState === "closed") {
     entry.pc.close();
     return undefined;
   }

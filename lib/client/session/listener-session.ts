@@ -1,5 +1,5 @@
 import type { LanguageCode } from "../../core/languages";
-import type { BroadcastState, MediaChannelMessage, ServerMessage } from "../../core/protocol";
+import type { BroadcastState, MediaChannelMessage, ServerMessage, SignalingAccess } from "../../core/protocol";
 import type { LanguageOffer } from "../../core/speech";
 import { ControlChannel, ControlChannelError, UNJOINED_CLOSE_CODE, type ConnectionState, type WebSocketLike } from "../control-channel";
 import { controlBaseUrl } from "../ws-url";
@@ -47,8 +47,8 @@ import {
  */
 
 export interface MediaModule {
-  /** Makes the peer connection and its offer ahead of the grant (when the page knows its RTC configuration). */
-  warmViewer?: () => void;
+  /** Makes the peer connection and its offer ahead of the grant, where this kind of signaling tells its RTC configuration. */
+  warmViewer?: (signaling: SignalingAccess["kind"]) => void;
   ListenerConnection: new (options: {
     requestChannel: () => Promise<MediaChannelMessage>;
     isFatal?: (error: unknown) => boolean;
@@ -110,12 +110,12 @@ export interface ListenerSessionOptions {
   wsUrl?: string;
   maxConnectionSeconds?: number;
   loadMedia: () => Promise<MediaModule>;
-  /** The deployment's RTC configuration is known before the grant (embedded): preloadMedia also warms the peer connection. */
-  warmMedia?: boolean;
+  /** How the media channels are reached: preloadMedia has the media module warm the peer connection where it can. */
+  signaling?: SignalingAccess["kind"];
   /** Languages the device can speak (speechSynthesis voices); empty where there are none. */
   deviceVoices?: () => readonly string[];
-  /** For the re-join: this tab's key for the session (see clientKeyFor); a function is asked at the first join. */
-  clientKey: string | (() => string);
+  /** For the re-join: this tab's key for the session (see clientKeyFor), asked for at each join. */
+  clientKey: () => string;
   /** Whether the session can still be listened to (GET /api/sessions/{id}). */
   sessionIsOpen?: (sessionId: string) => Promise<boolean>;
   createWebSocket?: (url: string) => WebSocketLike;
@@ -271,15 +271,16 @@ export class ListenerSession {
 
   /**
    * Starts loading the media module when the current mode needs the original
-   * (the page calls it after its load event) and, where the deployment allows
-   * (warmMedia), makes the peer connection and its offer while the page waits
-   * for the tap.
+   * (the page calls it after its load event) and has it make the peer
+   * connection and its offer while the page waits for the tap, where the
+   * signaling allows (warm-peer.ts).
    */
   preloadMedia(): void {
     if (!needsOriginal(this.state.mode)) return;
     void this.loadMedia().then(
       (module) => {
-        if (this.options.warmMedia && !this.disposed && !this.media && needsOriginal(this.state.mode)) module.warmViewer?.();
+        const { signaling } = this.options;
+        if (signaling && !this.disposed && !this.media && needsOriginal(this.state.mode)) module.warmViewer?.(signaling);
       },
       () => undefined,
     );
@@ -410,7 +411,7 @@ export class ListenerSession {
       action: "joinSession",
       sessionId: this.info.sessionId,
       targetLanguage: this.state.language,
-      clientKey: typeof this.options.clientKey === "function" ? this.options.clientKey() : this.options.clientKey,
+      clientKey: this.options.clientKey(),
       speech: wantsSpeech(mode),
     });
     if (first && needsOriginal(mode)) {

@@ -118,10 +118,10 @@ export function watchFirstAudio(threshold: number): void {
   // The measuring AudioContext and its worklet cost a throttled page's main thread tens of ms: made when the page
   // has created its peer connection and is idle (waiting for ICE/DTLS), not when the audio arrives, where the
   // measurement would add its own cost to what it measures.
-  const prepare = (): AudioContext => {
+  const prepare = (): { audio: AudioContext; ready: Promise<void> } => {
     ctx ??= new AudioContext();
     ready ??= ctx.audioWorklet.addModule(URL.createObjectURL(new Blob([processor], { type: "text/javascript" })));
-    return ctx;
+    return { audio: ctx, ready };
   };
   window.RTCPeerConnection = new Proxy(window.RTCPeerConnection, {
     construct(target, args: ConstructorParameters<typeof RTCPeerConnection>) {
@@ -138,8 +138,8 @@ export function watchFirstAudio(threshold: number): void {
       if (!track.muted) window.__earshotFirstPacket ??= performance.now();
       else track.addEventListener("unmute", (event) => (window.__earshotFirstPacket ??= event.timeStamp), { once: true });
     }
-    const audio = prepare();
-    void ready!.then(() => {
+    const { audio, ready: loaded } = prepare();
+    void loaded.then(() => {
       const node = new AudioWorkletNode(audio, "earshot-first-audio");
       const mute = audio.createGain();
       mute.gain.value = 0;
