@@ -105,6 +105,12 @@ const schema = z
     EARSHOT_WS_IDLE_SECONDS: positiveInt(600),
     /** Embedded signaling relay connections get GO_AWAY and close after this long (KVS: 1 h). */
     EARSHOT_SIGNALING_MAX_CONNECTION_SECONDS: positiveInt(3600),
+    /**
+     * A listener's page joins and connects the audio this long before the Listen tap (the tap then only starts
+     * playback: a phone hears the speaker at the tap, not 1-2 s after it). A page not tapped by then leaves and
+     * frees its media slot. 0: nothing before the tap (the listener is counted from the tap).
+     */
+    EARSHOT_CONNECT_AHEAD_SECONDS: z.coerce.number().int().min(0).max(600).default(60),
     /** How often the sweeper removes dead connections and reconciles counts. */
     EARSHOT_SWEEP_INTERVAL_SECONDS: positiveInt(30),
     /** Live translation engines per port: speech recognition, translation, synthesis. Default: local (embedded), aws (cloud). */
@@ -171,6 +177,8 @@ interface ConfigBase {
   sweepIntervalSeconds: number;
   ws: { maxConnectionSeconds: number; idleSeconds: number };
   signaling: { maxConnectionSeconds: number };
+  /** How long a listener's page stays joined and connected before the Listen tap (EARSHOT_CONNECT_AHEAD_SECONDS; 0: off). */
+  connectAheadSeconds: number;
   /** Live translation engines as configured (lib/server/speech/engines says which are in effect). */
   speech: {
     asr: SpeechEngineSetting;
@@ -264,6 +272,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sweepIntervalSeconds: e.EARSHOT_SWEEP_INTERVAL_SECONDS,
     ws: { maxConnectionSeconds: e.EARSHOT_WS_MAX_CONNECTION_SECONDS, idleSeconds: e.EARSHOT_WS_IDLE_SECONDS },
     signaling: { maxConnectionSeconds: e.EARSHOT_SIGNALING_MAX_CONNECTION_SECONDS },
+    connectAheadSeconds: e.EARSHOT_CONNECT_AHEAD_SECONDS,
     speech: {
       asr: e.EARSHOT_ASR ?? (e.EARSHOT_MODE === "cloud" ? "aws" : "local"),
       mt: e.EARSHOT_MT ?? (e.EARSHOT_MODE === "cloud" ? "aws" : "local"),

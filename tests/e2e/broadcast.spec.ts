@@ -113,3 +113,58 @@ test("a speaker goes live and three listeners in two languages hear them", async
     await closeAll(speaker.context, ...listeners.map((l) => l.context));
   }
 });
+
+/**
+ * The listener page joins and connects the audio while the person reads it
+ * (EARSHOT_CONNECT_AHEAD_SECONDS, 60 s by default): the speaker counts them
+ * and sends to them, yet nothing plays until the Listen tap, which then
+ * plays what is already connected (no second join, no new peer connection).
+ * The time limit on an untapped page is in tests/unit/listener-session.test.ts.
+ */
+test("the page connects the audio before the tap, silent; the tap plays it without joining again", async ({ browser }) => {
+  const speaker = await speakerSignedInContext(browser);
+  const sp = speaker.page;
+  let listener: Listener | undefined;
+  try {
+    const sessionId = await createSession(sp, "E2E connect ahead", "en", ["es"]);
+    await goLive(sp);
+    listener = await openListener(browser, sessionId, "en", "listener (en)");
+    const page = listener.page;
+    const playing = () =>
+      page.evaluate(() => {
+        const el = document.querySelector<HTMLAudioElement>("audio[data-earshot-playback]");
+        return el !== null && el.srcObject !== null && !el.paused;
+      });
+    const packets = () =>
+      page.evaluate(async () => {
+        let n = 0;
+        for (const pc of window.__earshotPeers ?? []) {
+          (await pc.getStats()).forEach((r: { type: string; kind?: string; packetsReceived?: number }) => {
+            if (r.type === "inbound-rtp" && r.kind === "audio") n += r.packetsReceived ?? 0;
+          });
+        }
+        return n;
+      });
+
+    // Before the tap: counted and connected, the audio arriving, nothing playing.
+    await expect(sp.getByTestId("listener-count-total")).toHaveText("1");
+    await expect(sp.getByTestId("peer-count")).toHaveText("1");
+    await expect.poll(packets, { message: "audio packets arrive before the tap" }).toBeGreaterThan(50);
+    expect(await playing()).toBe(false);
+    await expect(page.getByTestId("listener-state")).toHaveAttribute("data-state", "idle");
+    await expect(page.getByTestId("listen-button")).toBeVisible();
+
+    await pressListen(listener);
+    await expect(page.getByTestId("listener-state")).toHaveAttribute("data-state", "live");
+    await expectHearing(listener);
+    expect(await playing()).toBe(true);
+    // The same join and the same peer connection.
+    await expect(sp.getByTestId("listener-count-total")).toHaveText("1");
+    await expect(sp.getByTestId("peer-count")).toHaveText("1");
+    expect(await page.evaluate(() => (window.__earshotPeers ?? []).length)).toBe(1);
+    const joins = await page.evaluate(() => performance.getEntriesByName("earshot:joined").length);
+    expect(joins).toBe(1);
+  } finally {
+    await closeAll(speaker.context, ...(listener ? [listener.context] : []));
+  }
+});

@@ -11,6 +11,7 @@ const base = {
   langFromUrl: true,
   live: true,
   signaling: "embedded" as const,
+  connectAheadSeconds: 60,
   offers: [
     { language: "en" as const, kind: "source" as const, captions: true },
     { language: "es" as const, kind: "voice" as const, captions: true },

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { LanguageOffer } from "@/lib/core/speech";
 import { SpeechPlayer } from "@/lib/client/media/speech-player";
-import { ListenerSession, clientKeyFor, type MediaConnection, type MediaModule } from "@/lib/client/session/listener-session";
+import { ListenerSession, clientKeyFor, type ListenerSessionOptions, type MediaConnection, type MediaModule } from "@/lib/client/session/listener-session";
 import {
   EMPTY_CAPTIONS,
   applyCaption,
@@ -95,11 +95,17 @@ class FakeMedia implements MediaConnection {
   state: MediaConnection["state"] = "idle";
   starts = 0;
   stopped = false;
+  private streamHandlers: ((stream: MediaStream | undefined) => void)[] = [];
   constructor(readonly options: ConstructorParameters<MediaModule["ListenerConnection"]>[0]) {
     FakeMedia.all.push(this);
   }
-  on(): () => void {
+  on(event: string, handler: (value: never) => void): () => void {
+    if (event === "stream") this.streamHandlers.push(handler as (stream: MediaStream | undefined) => void);
     return () => undefined;
+  }
+  /** The remote stream arrived (what the viewer emits once the track is there). */
+  emitStream(stream: MediaStream): void {
+    for (const h of this.streamHandlers) h(stream);
   }
   start() {
     this.starts++;
@@ -131,9 +137,10 @@ function joined(language: string, speech: boolean) {
   return { type: "sessionJoined", sessionId: "quiet-harbor-042", role: "listener", title: "T", targetLanguage: language, sourceLanguage: "en", listenerCount: 3, broadcastState: BROADCAST, offers: OFFERS, speech };
 }
 
-function makeSession(language: "en" | "es", sessionIsOpen = async () => true, live?: boolean, signaling?: "embedded" | "kvs") {
+function makeSession(language: "en" | "es", sessionIsOpen = async () => true, live?: boolean, signaling?: "embedded" | "kvs", extra: Partial<ListenerSessionOptions> = {}) {
   const loads: number[] = [];
   const warmed: string[] = [];
+  const played: (MediaStream | undefined)[] = [];
   const player = new CountingPlayer();
   const session = new ListenerSession({
     session: { sessionId: "quiet-harbor-042", title: "T", sourceLanguage: "en", listenerCount: 2, offers: OFFERS, live },
@@ -148,11 +155,18 @@ function makeSession(language: "en" | "es", sessionIsOpen = async () => true, li
     location: { protocol: "http:", host: "localhost:3000" },
     sessionIsOpen,
     speechPlayer: player,
-    audio: { play: async () => true, set: () => undefined },
+    audio: {
+      play: (stream) => {
+        played.push(stream);
+        return Promise.resolve(true);
+      },
+      set: () => undefined,
+    },
     speak: { speak: () => undefined, cancel: () => undefined },
     mark: () => undefined,
+    ...extra,
   });
-  return { session, loads, player, warmed };
+  return { session, loads, player, warmed, played };
 }
 
 describe("ListenerSession", () => {
@@ -418,6 +432,119 @@ describe("ListenerSession", () => {
     sock().serverSends(caption(1, "es", "Adiós."));
     expect(session.getSnapshot().captions.current).toBeUndefined();
     session.dispose();
+  });
+
+  describe("joining before the tap (connectAheadSeconds)", () => {
+    const GRANT = { type: "mediaChannel", role: "VIEWER", clientId: "v-9", channels: [{ channelName: "c" }], signaling: { kind: "embedded", endpoint: "ws://x/signaling" } };
+    const stream = { id: "remote" } as unknown as MediaStream;
+
+    it("joins without speech and connects the original silently; the tap plays it at once and sends nothing", async () => {
+      const { session, played } = makeSession("en", undefined, true, "embedded", { connectAheadSeconds: 60 });
+      session.prepare();
+      await vi.advanceTimersByTimeAsync(0);
+      sock().open();
+      await vi.advanceTimersByTimeAsync(0);
+      expect(sock().sent.map((m) => [m.action, m.speech])).toEqual([
+        ["joinSession", false],
+        ["getMediaChannel", undefined],
+      ]);
+      expect(FakeMedia.all).toHaveLength(1);
+      expect(FakeMedia.all[0]!.starts).toBe(1);
+      const channel = FakeMedia.all[0]!.options.requestChannel();
+      reply(sock(), "joinSession", joined("en", false));
+      reply(sock(), "getMediaChannel", GRANT);
+      await expect(channel).resolves.toMatchObject({ clientId: "v-9" });
+      FakeMedia.all[0]!.emitStream(stream);
+      // Connected, counted, but nothing plays before the tap.
+      expect(session.getSnapshot()).toMatchObject({ phase: "ready", listenerCount: 3, stream });
+      expect(played).toEqual([]);
+
+      const sent = sock().sent.length;
+      const listening = session.listen();
+      // Played inside the tap itself.
+      expect(played).toEqual([stream]);
+      await listening;
+      expect(session.getSnapshot().phase).toBe("listening");
+      expect(sock().sent).toHaveLength(sent);
+      expect(FakeMedia.all).toHaveLength(1);
+      expect(FakeMedia.all[0]!.starts).toBe(1);
+      session.dispose();
+      expect(FakeMedia.all[0]!.stopped).toBe(true);
+    });
+
+    it("the tap asks for the speech, and for a language chosen before it; no media for translation only", async () => {
+      const { session, loads } = makeSession("en", undefined, true, "embedded", { connectAheadSeconds: 60 });
+      session.prepare();
+      await vi.advanceTimersByTimeAsync(0);
+      sock().open();
+      await vi.advanceTimersByTimeAsync(0);
+      reply(sock(), "joinSession", joined("en", false));
+      await vi.advanceTimersByTimeAsync(0);
+      expect(FakeMedia.all).toHaveLength(1);
+      // Spanish before the tap: translation only, so the audio connected ahead goes; nothing is sent yet.
+      await session.changeLanguage("es");
+      expect(session.getSnapshot().mode).toBe("translation");
+      expect(FakeMedia.all[0]!.stopped).toBe(true);
+      expect(sock().sent.filter((m) => m.action === "changeLanguage")).toEqual([]);
+
+      const listening = session.listen();
+      await vi.advanceTimersByTimeAsync(0);
+      expect(sock().sent.at(-1)).toMatchObject({ action: "changeLanguage", targetLanguage: "es", speech: true });
+      expect(session.getSnapshot().phase).toBe("joining");
+      reply(sock(), "changeLanguage", { type: "languageChanged", sessionId: "quiet-harbor-042", targetLanguage: "es", previousLanguage: "en", speech: true });
+      await listening;
+      expect(session.getSnapshot()).toMatchObject({ phase: "listening", language: "es", mode: "translation" });
+      expect(FakeMedia.all).toHaveLength(1);
+      expect(loads).toHaveLength(1);
+      session.dispose();
+    });
+
+    it("a page not tapped in time closes its channel and frees the audio; a later tap joins afresh", async () => {
+      const { session } = makeSession("en", undefined, true, "embedded", { connectAheadSeconds: 30 });
+      session.prepare();
+      await vi.advanceTimersByTimeAsync(0);
+      const early = sock();
+      early.open();
+      await vi.advanceTimersByTimeAsync(0);
+      reply(early, "joinSession", joined("en", false));
+      await vi.advanceTimersByTimeAsync(29_000);
+      expect(early.closedWith).toBeUndefined();
+      await vi.advanceTimersByTimeAsync(1_000);
+      expect(early.closedWith).toBeDefined();
+      expect(FakeMedia.all[0]!.stopped).toBe(true);
+      expect(session.getSnapshot()).toMatchObject({ phase: "ready", connection: "closed" });
+
+      const listening = session.listen();
+      await vi.advanceTimersByTimeAsync(0);
+      expect(sock()).not.toBe(early);
+      sock().open();
+      await vi.advanceTimersByTimeAsync(0);
+      expect(sock().sent.map((m) => m.action)).toEqual(["joinSession", "getMediaChannel"]);
+      reply(sock(), "joinSession", joined("en", false));
+      await listening;
+      expect(session.getSnapshot().phase).toBe("listening");
+      expect(FakeMedia.all).toHaveLength(2);
+      session.dispose();
+    });
+
+    it("re-joins without speech after a reconnect before the tap", async () => {
+      const { session } = makeSession("es", undefined, true, "embedded", { connectAheadSeconds: 60 });
+      session.prepare();
+      await vi.advanceTimersByTimeAsync(0);
+      const first = sock();
+      first.open();
+      await vi.advanceTimersByTimeAsync(0);
+      expect(first.sent.map((m) => [m.action, m.speech])).toEqual([["joinSession", false]]);
+      reply(first, "joinSession", joined("es", false));
+      await vi.advanceTimersByTimeAsync(0);
+      first.drop(1006);
+      await vi.advanceTimersByTimeAsync(1_000);
+      expect(sock()).not.toBe(first);
+      sock().open();
+      await vi.advanceTimersByTimeAsync(0);
+      expect(sock().sent.find((m) => m.action === "joinSession")).toMatchObject({ targetLanguage: "es", speech: false, clientKey: "key-0123456789abcdef" });
+      session.dispose();
+    });
   });
 });
 

@@ -75,6 +75,7 @@ export async function GET(request: NextRequest, context: { params: Promise<{ ses
       mediaUrl: `/join/assets/${MEDIA_ENTRY}`,
       live: session.live,
       signaling: signalingKind(services.config),
+      connectAheadSeconds: services.config.connectAheadSeconds,
     },
     { css: LISTENER_CSS, js: LISTENER_JS, mediaFiles: MEDIA_PRELOAD },
   );

@@ -46,6 +46,8 @@ export interface ListenerPageConfig {
   langFromUrl: boolean;
   /** How the media channels are reached (the media module makes the peer connection before the tap where that tells its RTC configuration). */
   signaling: SignalingAccess["kind"];
+  /** The page joins and connects the audio before the Listen tap, for this long (0: not before the tap). */
+  connectAheadSeconds: number;
 }
 
 interface Shell {

@@ -46,6 +46,7 @@ function start(): void {
     clientKey,
     loadMedia: () => import(/* webpackIgnore: true */ config.mediaUrl) as Promise<MediaModule>,
     signaling: config.signaling,
+    connectAheadSeconds: config.connectAheadSeconds,
     deviceVoices: () => (!voicesWanted || typeof speechSynthesis === "undefined" ? [] : speechSynthesis.getVoices().map((v) => v.lang)),
   });
   window.__earshotSpeech = { rms: () => session.speech.rms(), played: session.speech.played };
@@ -58,8 +59,9 @@ function start(): void {
   };
   document.addEventListener("click", early, true);
   performance.mark("earshot:ready");
-  // The control channel right after the first frame (creating a WebSocket costs a throttled phone tens of ms, which
-  // the first paint need not wait for); a tap before it opens the channel itself.
+  // The control channel (and, with connectAheadSeconds, the join and the audio connection) right after the first
+  // frame: creating a WebSocket costs a throttled phone tens of ms, which the first paint need not wait for. A tap
+  // before it opens the channel itself.
   requestAnimationFrame(() => setTimeout(() => session.prepare(), 0));
   whenIdle(() => void clientKey(), 2000);
 

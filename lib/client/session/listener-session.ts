@@ -27,8 +27,9 @@ import {
 
 /**
  * The listener's session, framework-free (no React, no DOM beyond the audio
- * element and Web Audio): it owns the control channel (opened before the
- * Listen tap, so the tap only sends), the re-join with the tab's clientKey,
+ * element and Web Audio): it owns the control channel (opened, and with
+ * connectAheadSeconds joined and the audio connected, before the Listen tap,
+ * so the tap only starts playback), the re-join with the tab's clientKey,
  * the broadcast state, the media connection (WebRTC only when the mode needs
  * the speaker's own voice: translation-only listeners open no peer connection
  * and hold no media slot), the caption lines, the translated-speech player,
@@ -112,6 +113,11 @@ export interface ListenerSessionOptions {
   loadMedia: () => Promise<MediaModule>;
   /** How the media channels are reached: preloadMedia has the media module warm the peer connection where it can. */
   signaling?: SignalingAccess["kind"];
+  /**
+   * Join and connect the audio before the Listen tap (prepare), for this long; the tap then only starts playback.
+   * A page not tapped by then closes its connections. 0 or absent: nothing before the tap.
+   */
+  connectAheadSeconds?: number;
   /** Languages the device can speak (speechSynthesis voices); empty where there are none. */
   deviceVoices?: () => readonly string[];
   /** For the re-join: this tab's key for the session (see clientKeyFor), asked for at each join. */
@@ -188,6 +194,10 @@ export class ListenerSession {
   private mediaPrefetch?: Promise<MediaChannelMessage | undefined>;
   /** The tap's join until its reply (the media connection, started beside it, asks for its grant after it). */
   private joining?: Promise<void>;
+  /** The join made before the tap (connectAheadSeconds), until the tap takes it or its time runs out. */
+  private ahead?: { joined: Promise<void>; timer: ReturnType<typeof setTimeout> };
+  /** What the server has this listener joined as (the tap corrects a join made before it). */
+  private joinedAs?: { language: LanguageCode; speech: boolean };
   /** broadcastStarted pushes seen; the viewer offers again on a new one. */
   private starts = 0;
   private startedFor?: number;
@@ -262,11 +272,68 @@ export class ListenerSession {
   // Before the tap
 
   /**
-   * Runs on page load, before the tap: opens the control channel (no join:
-   * the listener is not counted until they tap).
+   * Runs on page load, before the tap. With connectAheadSeconds it joins
+   * (without the server's speech: nothing plays yet) and, when the mode needs
+   * the original and the speaker is live, connects the audio, silent: the tap
+   * then only starts playback. A phone's join takes it 1-2 s of CPU and round
+   * trips (docs/BENCHMARKS.md), which this moves into the time the person
+   * takes to read the page and tap. The listener is counted from now; a page
+   * not tapped within connectAheadSeconds closes its connections and frees
+   * its media slot (the tap then joins as below). Without it, it only opens
+   * the control channel, and the listener is counted from the tap.
    */
   prepare(): void {
-    void this.ensureChannel().catch(() => undefined);
+    const seconds = this.options.connectAheadSeconds ?? 0;
+    if (seconds <= 0 || this.ahead || this.state.phase !== "ready" || this.disposed) {
+      void this.ensureChannel().catch(() => undefined);
+      return;
+    }
+    if (needsOriginal(this.state.mode)) void this.loadMedia().catch(() => undefined);
+    const joined = this.ensureChannel().then((ch) => this.join(ch, true, false));
+    const ahead = { joined, timer: setTimeout(() => this.releaseAhead(ahead), seconds * 1000) };
+    this.ahead = ahead;
+    this.trackJoining(joined);
+    joined.then(
+      () => {
+        if (this.ahead === ahead) this.syncMedia();
+      },
+      () => {
+        if (this.ahead === ahead) this.dropAhead(); // the tap joins afresh
+      },
+    );
+    this.syncMedia();
+  }
+
+  /** The join before the tap is over (its time ran out, it failed, the channel went): its audio connection goes with it. */
+  private dropAhead(): void {
+    const ahead = this.ahead;
+    if (!ahead) return;
+    this.ahead = undefined;
+    clearTimeout(ahead.timer);
+    if (this.state.phase === "ready") {
+      this.joinedAs = undefined;
+      this.mediaPrefetch = undefined;
+      this.stopMedia();
+    }
+  }
+
+  /** Nobody tapped within connectAheadSeconds: the channel closes (the server counts the listener out) and the media slot is freed. */
+  private releaseAhead(ahead: NonNullable<ListenerSession["ahead"]>): void {
+    if (this.ahead !== ahead || this.state.phase !== "ready") return;
+    this.dropAhead();
+    const ch = this.channel;
+    this.channel = undefined;
+    ch?.close();
+    this.update({ connection: "closed" });
+  }
+
+  private trackJoining(joined: Promise<void>): void {
+    this.joining = joined;
+    void joined
+      .finally(() => {
+        if (this.joining === joined) this.joining = undefined;
+      })
+      .catch(() => undefined);
   }
 
   /**
@@ -287,10 +354,16 @@ export class ListenerSession {
   }
 
   private loadMedia(): Promise<MediaModule> {
-    this.mediaLoad ??= this.options.loadMedia().catch((error: unknown) => {
-      this.mediaLoad = undefined;
-      throw error;
-    });
+    this.mediaLoad ??= this.options.loadMedia().then(
+      (module) => {
+        this.mark("media-module");
+        return module;
+      },
+      (error: unknown) => {
+        this.mediaLoad = undefined;
+        throw error;
+      },
+    );
     return this.mediaLoad;
   }
 
@@ -307,12 +380,12 @@ export class ListenerSession {
           if (this.channel === created) this.onMessage(message);
         },
         onReconnected: () => {
-          if (this.channel === created && this.state.phase === "listening") this.rejoin(created);
+          if (this.channel === created && (this.state.phase === "listening" || (this.state.phase === "ready" && this.ahead))) this.rejoin(created);
         },
         shouldReconnect: async ({ retryCount, closeCode }) => {
           // Before the tap the socket is not joined, and the server's sweep closes listener sockets that have
           // not joined after its grace period (1008, docs/RELIABILITY.md): let it go; the tap opens a new one.
-          if (closeCode === UNJOINED_CLOSE_CODE && this.state.phase !== "joining" && this.state.phase !== "listening") return false;
+          if (closeCode === UNJOINED_CLOSE_CODE && this.state.phase !== "joining" && this.state.phase !== "listening" && !this.ahead) return false;
           return retryCount < 2 || (await this.sessionIsOpen());
         },
         maxConnectionMs: this.options.maxConnectionSeconds === undefined ? undefined : this.options.maxConnectionSeconds * 1000,
@@ -321,7 +394,10 @@ export class ListenerSession {
       created.on("disconnected", ({ willReconnect }) => {
         if (this.channel !== created || willReconnect) return;
         this.channel = undefined;
-        if (this.state.phase !== "listening" && this.state.phase !== "joining") return; // before the tap: a new one at the tap
+        if (this.state.phase !== "listening" && this.state.phase !== "joining") {
+          this.dropAhead(); // before the tap: a new one at the tap
+          return;
+        }
         void this.sessionIsOpen().then((open) => {
           if (this.channel !== undefined && this.channel !== created) return;
           this.finish(open ? "ready" : "ended", open ? "The connection was lost. Tap Listen to try again." : undefined);
@@ -352,8 +428,10 @@ export class ListenerSession {
   // Listen, leave
 
   /**
-   * The Listen tap. Call it synchronously from the tap's handler. On the
-   * channel opened before, it sends the join and the media channel request
+   * The Listen tap. Call it synchronously from the tap's handler. Joined
+   * before it (prepare): it plays the audio connected ahead inside the tap
+   * and sends only what changed since (changeLanguage: the speech, a language
+   * picked before the tap). Otherwise, on the channel opened before, it sends the join and the media channel request
    * right behind it before anything else, so their round trip runs while the
    * rest of the tap happens: audio output is unlocked (iOS Safari: inside the
    * gesture) and, when the speaker was live, the audio connection starts now
@@ -363,16 +441,25 @@ export class ListenerSession {
     if (this.state.phase === "joining" || this.state.phase === "listening" || this.disposed) return Promise.resolve();
     this.mark("tap");
     const mode = this.state.mode;
-    const open = this.channel?.state === "open" ? this.channel : undefined;
-    const joined = open ? this.join(open, true) : this.ensureChannel().then((ch) => this.join(ch, true));
-    this.joining = joined;
-    void joined.finally(() => {
-      if (this.joining === joined) this.joining = undefined;
-    }).catch(() => undefined);
+    const ahead = this.ahead;
+    let joined: Promise<void>;
+    if (ahead) {
+      // Joined before the tap (and maybe connected): only what the tap changed goes to the server.
+      this.ahead = undefined;
+      clearTimeout(ahead.timer);
+      joined = ahead.joined.then(() => this.correctJoin());
+    } else {
+      const open = this.channel?.state === "open" ? this.channel : undefined;
+      const speech = wantsSpeech(mode);
+      joined = open ? this.join(open, true, speech) : this.ensureChannel().then((ch) => this.join(ch, true, speech));
+    }
+    this.trackJoining(joined);
     this.update({ phase: "joining", error: undefined, captions: EMPTY_CAPTIONS });
     // In the gesture: audio output for the original and for the speech.
     if (needsOriginal(mode)) {
-      this.unlockOriginal();
+      // Connected before the tap: its stream plays now. Else the element is unlocked for the stream to come.
+      if (this.state.stream) this.playOriginal(this.state.stream);
+      else this.unlockOriginal();
       this.syncMedia();
     }
     // Web Audio (the speech; the level meter): inside the gesture when this mode plays speech (iOS Safari allows
@@ -384,7 +471,6 @@ export class ListenerSession {
     return joined.then(
       () => {
         if (this.state.phase !== "joining") return;
-        this.mark("joined");
         this.update({ phase: "listening" });
         this.syncMedia();
       },
@@ -397,6 +483,14 @@ export class ListenerSession {
     );
   }
 
+  /** Plays the original (from a tap: the element's play() runs inside it). */
+  private playOriginal(stream: MediaStream | undefined): void {
+    const media = this.media;
+    void this.audio.play(stream).then((ok) => {
+      if (this.media === media) this.update({ audioBlocked: !ok });
+    });
+  }
+
   private unlockOriginal(): void {
     if (typeof document === "undefined") return;
     const el = playbackElement();
@@ -404,15 +498,28 @@ export class ListenerSession {
     void el.play().catch(() => undefined);
   }
 
-  /** joinSession (and getMediaChannel right behind it when the mode needs the original). */
-  private async join(ch: ControlChannel, first: boolean): Promise<void> {
+  /** After a join made before the tap: the language or speech the listener chose since, if they differ from the join's. */
+  private async correctJoin(): Promise<void> {
+    const ch = this.channel;
+    const want = { language: this.state.language, speech: wantsSpeech(this.state.mode) };
+    if (!ch || (this.joinedAs?.language === want.language && this.joinedAs.speech === want.speech)) return;
+    await ch.request({ action: "changeLanguage", targetLanguage: want.language, speech: want.speech });
+    this.joinedAs = want;
+  }
+
+  /**
+   * joinSession (and getMediaChannel right behind it when the mode needs the
+   * original). `speech`: the server's synthesized speech (not before the tap).
+   */
+  private async join(ch: ControlChannel, first: boolean, speech: boolean): Promise<void> {
     const mode = this.state.mode;
+    const language = this.state.language;
     const reply = ch.request({
       action: "joinSession",
       sessionId: this.info.sessionId,
-      targetLanguage: this.state.language,
+      targetLanguage: language,
       clientKey: this.options.clientKey(),
-      speech: wantsSpeech(mode),
+      speech,
     });
     if (first && needsOriginal(mode)) {
       // Sent right behind joinSession: the embedded gateway answers one connection in order, so the grant is
@@ -426,13 +533,15 @@ export class ListenerSession {
       );
     }
     const joined = await reply;
+    if (first) this.mark("joined");
+    this.joinedAs = { language, speech };
     const offers = joined.offers.length ? joined.offers : this.state.offers;
     const offer = offerFor(offers, this.state.language);
     this.update({ listenerCount: joined.listenerCount, broadcast: joined.broadcastState, offers, offer, modes: modesFor(offer, this.hasDeviceVoice(this.state.language)) });
   }
 
   private rejoin(ch: ControlChannel): void {
-    this.join(ch, false).then(
+    this.join(ch, false, this.state.phase === "listening" && wantsSpeech(this.state.mode)).then(
       () => this.syncMedia(),
       (error: unknown) => {
         if (isSessionGone(error)) this.finish("ended");
@@ -459,6 +568,8 @@ export class ListenerSession {
     const ch = this.channel;
     this.channel = undefined;
     ch?.close();
+    this.dropAhead();
+    this.joinedAs = undefined;
     this.stopMedia();
     this.player.stop();
     this.voice.cancel();
@@ -541,9 +652,10 @@ export class ListenerSession {
     const speechChanged = wantsSpeech(mode) !== wantsSpeech(previous.mode);
     const ch = this.channel;
     if (this.state.phase !== "listening" || ch?.state !== "open") {
-      // Used at the next (re)join.
+      // Used at the next (re)join (or, joined before the tap, sent at the tap); the audio connected before the tap follows the mode.
       this.update(next);
       if (needsOriginal(mode)) void this.loadMedia().catch(() => undefined);
+      this.syncMedia();
       return;
     }
     // Shown at once (the picker and the mode switch follow the tap); undone if the server refuses.
@@ -556,6 +668,7 @@ export class ListenerSession {
     if (request) {
       try {
         await ch.request({ action: "changeLanguage", targetLanguage: language, speech: wantsSpeech(mode) });
+        this.joinedAs = { language, speech: wantsSpeech(mode) };
       } catch (error) {
         this.update({ ...undo, switching: false, error: describeError(error), ...(languageChanged ? { captions: { language: previous.language, history: [] } } : {}) });
         this.syncMedia();
@@ -605,9 +718,14 @@ export class ListenerSession {
   // -------------------------------------------------------------------------
   // The original (WebRTC), only when the mode needs it
 
+  /** The mode needs the original and the listener tapped Listen, or joined before the tap. */
+  private mediaWanted(): boolean {
+    const { phase, mode } = this.state;
+    return (phase === "listening" || phase === "joining" || (phase === "ready" && this.ahead !== undefined)) && needsOriginal(mode);
+  }
+
   private syncMedia(): void {
-    const wanted = (this.state.phase === "listening" || this.state.phase === "joining") && needsOriginal(this.state.mode);
-    if (!wanted) {
+    if (!this.mediaWanted()) {
       this.stopMedia();
       return;
     }
@@ -637,7 +755,7 @@ export class ListenerSession {
     } finally {
       this.creating = false;
     }
-    if (this.media || (this.state.phase !== "listening" && this.state.phase !== "joining") || !needsOriginal(this.state.mode)) return;
+    if (this.media || !this.mediaWanted()) return;
     const requestChannel = async (): Promise<MediaChannelMessage> => {
       // Started at the tap, before the join went out (the channel was still opening): its grant follows it.
       if (!this.mediaPrefetch && this.joining) await this.joining.catch(() => undefined);
@@ -658,9 +776,8 @@ export class ListenerSession {
     media.on("stream", (stream) => {
       if (this.media !== media) return;
       this.update({ stream });
-      void this.audio.play(stream).then((ok) => {
-        if (this.media === media) this.update({ audioBlocked: !ok });
-      });
+      // Before the tap the audio is connected but silent: the tap plays it (nothing sounds before a person asked).
+      if (this.state.phase !== "ready") this.playOriginal(stream);
     });
     this.media = media;
     this.startedFor = undefined;
