@@ -1,3 +1,4 @@
+import { cpus } from "node:os";
 import type { Browser, BrowserContext, CDPSession, Page } from "@playwright/test";
 import type { Benchmark, BenchContext, BenchResult, TargetCheck } from "./types";
 import { addInitScript, keepAudioServiceUp, launchChromium, listenerContext, percentile, startLiveSpeaker } from "../tests/e2e/support/harness";
@@ -8,13 +9,15 @@ import { watchFirstAudio } from "../tests/e2e/support/instrument";
  * audio a person would hear, as a new user does it: each join is a fresh
  * browser context (cold cache, new control connection, new WebRTC
  * connection), one listener at a time (the previous one gone), against one
- * live session. Three profiles:
+ * live session. Four profiles:
  *
  * - unthrottled: this machine's Chromium as is;
  * - phone: CPU throttled 4x (CDP Emulation.setCPUThrottlingRate), a phone-class CPU;
  * - phone + network: also ~1.6 Mbps down / 750 kbps up and 150 ms round trip
- *   (CDP Network.emulateNetworkConditions, which shapes the page's HTTP and
- *   WebSocket traffic in the renderer; WebRTC's UDP is not shaped).
+ *   (CDP Network.emulateNetworkConditions: the page's HTTP and WebSocket
+ *   traffic, and its WebRTC packets too: ICE/DTLS take several round trips);
+ * - phone, reading: 4x CPU, the tap 1 s after the paint, as a person who
+ *   reads the page first (the page connects the audio while they read).
  *
  * Every figure is the page's own performance.now() (zero = navigation start):
  * the HTML received, the Listen control usable (the page's script ran), the
@@ -34,12 +37,15 @@ interface Profile {
   name: string;
   cpu: number;
   network?: { latency: number; downloadThroughput: number; uploadThroughput: number };
+  /** The tap comes this long after the paint (a person reading the page first); 0: at the paint. */
+  readMs?: number;
 }
 
 const PROFILES: Profile[] = [
   { name: "unthrottled", cpu: 1 },
   { name: "phone: 4x CPU", cpu: 4 },
   { name: "phone: 4x CPU + 1.6 Mbps / 150 ms", cpu: 4, network: { latency: 150, downloadThroughput: (1.6e6 / 8) | 0, uploadThroughput: (750e3 / 8) | 0 } },
+  { name: "phone: 4x CPU, tap 1 s after the paint", cpu: 4, readMs: 1000 },
 ];
 
 interface Join {
@@ -47,6 +53,7 @@ interface Join {
   painted: number;
   usable: number;
   tap: number;
+  mediaModule: number;
   joined: number;
   grant: number;
   signaling: number;
@@ -122,6 +129,7 @@ async function joinOnce(browser: Browser, ctx: BenchContext, sessionId: string, 
     // page, button enabled, and the page's script runs in its head). Through the browser's input, as a finger
     // would: nothing runs in the throttled page to find or check the button.
     await painted;
+    if (profile.readMs) await new Promise((r) => setTimeout(r, profile.readMs)); // the person reads the page, then taps
     await cdp.send("Input.dispatchTouchEvent", { type: "touchStart", touchPoints: [{ x: button.x, y: button.y }] });
     await cdp.send("Input.dispatchTouchEvent", { type: "touchEnd", touchPoints: [] });
     await tapReceived;
@@ -146,6 +154,7 @@ async function joinOnce(browser: Browser, ctx: BenchContext, sessionId: string, 
       painted: finite(raw.painted),
       usable: mark("ready"),
       tap: mark("tap"),
+      mediaModule: mark("media-module"),
       joined: mark("joined"),
       grant: mark("grant"),
       signaling: signaling ? signaling[1] - raw.timeOrigin : Number.NaN,
@@ -154,6 +163,10 @@ async function joinOnce(browser: Browser, ctx: BenchContext, sessionId: string, 
       firstAudio: finite(raw.firstAudio),
     };
     // The listener leaves: the tab is closed (pagehide runs, as when a person closes it); the speaker should free its peer connection promptly.
+    // The emulated network holds each packet for its latency in the browser and drops what it holds when the page
+    // goes: the listener's DTLS close alert (which frees the speaker's peer connection at once) was lost, and the
+    // speaker waited ~12 s for ICE instead. A phone's packets have left it when the tab closes: the emulation ends first.
+    if (profile.network) await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
     const left = Date.now();
     await page.close({ runBeforeUnload: true });
     await context.close();
@@ -187,6 +200,7 @@ const PHASES: { key: keyof Join; label: string }[] = [
   { key: "painted", label: "first contentful paint (the tap)" },
   { key: "usable", label: "Listen usable (script ran)" },
   { key: "tap", label: "tap handled" },
+  { key: "mediaModule", label: "media module loaded" },
   { key: "joined", label: "control join answered" },
   { key: "grant", label: "media grant (getMediaChannel)" },
   { key: "signaling", label: "signaling connected" },
@@ -197,6 +211,7 @@ const PHASES: { key: keyof Join; label: string }[] = [
 
 async function run(ctx: BenchContext): Promise<BenchResult> {
   // The phone profile is the one the targets are about: 20 joins; the other rows 10 each (the run has to stay short on 2 cores).
+  // CDP's CPU throttling slows this machine's CPU down 4x: what a "phone" is depends on the host, so the host is named.
   const joinsFor = (profile: Profile) => (ctx.quick ? 5 : profile.name === PROFILES[1]!.name ? 20 : 10);
   const speakerBrowser = await launchChromium();
   const browser = await launchChromium();
@@ -256,14 +271,15 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
   const row = (label: string, get: (s: (typeof summary)[string]) => Stat) => `| ${label} | ${names.map((n) => (summary[n] ? `${get(summary[n]).p50} / ${get(summary[n]).p95}` : "n/a")).join(" | ")} |`;
   const markdown = [
     `${PROFILES.map((p) => `${joinsFor(p)} joins ${p.name}`).join(", ")}, one after another, each in a fresh phone-sized Chromium context (cold cache) against one live session on this machine (loopback, embedded relay, no TURN); the listener picks the session's source language, so it connects WebRTC (the original voice: the path that needs the most).`,
-    "Figures are the page's `performance.now()` (zero = navigation start), **p50 / p95 in ms**. The listener taps Listen at the first contentful paint, through the browser's input (CDP touch events at the button's place; nothing runs in the throttled page to find it): the button is in the server's HTML and the page's script runs in its head, so a tap works from the first paint on. Chromium reports the paint from the page's own main thread, so on a busy page the tap comes some hundreds of ms after the paint itself (about a person's reaction time).",
+    `Host: ${cpus().length} × ${cpus()[0]?.model.trim() ?? "unknown CPU"}. CDP's throttling divides this machine's CPU speed, so a "4x" phone is as fast as the host allows: the unthrottled row's first paint gauges the host (compare it before comparing runs from different machines).`,
+    "Figures are the page's `performance.now()` (zero = navigation start), **p50 / p95 in ms**. The listener taps Listen at the first contentful paint, through the browser's input (CDP touch events at the button's place; nothing runs in the throttled page to find it): the button is in the server's HTML and the page's script runs in its head, so a tap works from the first paint on. Chromium reports the paint from the page's own main thread, so on a busy page the tap comes some hundreds of ms after the paint itself (about a person's reaction time). The last row taps 1 s after that, as a person who reads the page first.",
     "",
     `| from navigation start to… | ${names.join(" | ")} |`,
     `|---|${names.map(() => "---").join("|")}|`,
     ...PHASES.map((p) => row(p.label, (s) => s.phases[p.key]!)),
     row("tap → first audible audio", (s) => s.tapToAudio),
     "",
-    "Phases: *control join* is the `sessionJoined` reply (the control socket was opened right after the first frame, before the tap; joining waits for the tap so nobody is counted who did not listen); *media grant* the `getMediaChannel` reply, sent right behind `joinSession` on the same socket; *signaling connected* the relay's WebSocket open; *ICE/DTLS* the peer connection `connected`; *first packet* the remote track's `unmute` (its first RTP packet); *first audible* the played audio's RMS above " +
+    "Phases: the page joins before the tap (`EARSHOT_CONNECT_AHEAD_SECONDS`, 60 s by default): right after its first frame it opens the control socket, joins, asks for its media grant and connects the audio, silent; the tap plays it. So phases may come before the tap. *media module loaded* is the WebRTC module's import() (preloaded by the page's head); *control join* is the `sessionJoined` reply; *media grant* the `getMediaChannel` reply, sent right behind `joinSession` on the same socket; *signaling connected* the relay's WebSocket open; *ICE/DTLS* the peer connection `connected`; *first packet* the remote track's `unmute` (its first RTP packet); *first audible* the played audio's RMS above " +
       `${FIRST_AUDIO_RMS} over 512 samples (an AudioWorklet on the \`<audio>\` element's stream, timed at its output with getOutputTimestamp(); nothing polls the page; the speaker is Chromium's fake microphone playing a 440 Hz tone).`,
     "",
     "Speaker side, per join (the speaker in a browser of its own, unthrottled):",

@@ -127,6 +127,10 @@ async function main(): Promise<void> {
       responseEnd: Math.round((performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming).responseEnd),
       firstPacket: Math.round(window.__earshotFirstPacket ?? -1),
       firstAudio: Math.round(window.__earshotFirstAudio ?? -1),
+      resources: performance.getEntriesByType("resource").map((e) => {
+        const r = e as PerformanceResourceTiming;
+        return `${new URL(r.name).pathname} ${Math.round(r.startTime)}-${Math.round(r.responseEnd)}`;
+      }),
     }));
     const cpuProfile = profile ? ((await cdp.send("Profiler.stop")) as unknown as { profile: CpuProfile }).profile : undefined;
     const events = await collect(cdp);

@@ -90,10 +90,13 @@ export function instrumentPage(): void {
  *   computes the RMS of every 512 samples; the first block above `threshold`
  *   posts its context time, converted to performance.now() (zero =
  *   navigation start) with getOutputTimestamp(): the moment it is played.
- *   window.__earshotFirstAudio gets it and the page logs `earshot:first-audio`
- *   to the console (what the benchmark waits for).
- * - First packet: the remote audio track's `unmute` event (fired on the first
- *   RTP packet), its event timestamp: window.__earshotFirstPacket.
+ *   Only once the element plays: a block that was loud while the element was
+ *   paused counts from its `play` event. window.__earshotFirstAudio gets it
+ *   and the page logs `earshot:first-audio` to the console (what the
+ *   benchmark waits for).
+ * - First packet: the peer connection's remote audio track's `unmute` event
+ *   (fired on the first RTP packet), its event timestamp, whether or not the
+ *   page plays it yet: window.__earshotFirstPacket.
  */
 export function watchFirstAudio(threshold: number): void {
   const processor = `registerProcessor("earshot-first-audio", class extends AudioWorkletProcessor {
@@ -128,16 +131,23 @@ export function watchFirstAudio(threshold: number): void {
       const pc = new target(...args);
       if (typeof requestIdleCallback === "function") requestIdleCallback(() => void prepare(), { timeout: 500 });
       else setTimeout(prepare, 0);
+      pc.addEventListener("track", (event) => {
+        const track = event.track;
+        if (track.kind !== "audio") return;
+        if (!track.muted) window.__earshotFirstPacket ??= performance.now();
+        else track.addEventListener("unmute", (e) => (window.__earshotFirstPacket ??= e.timeStamp), { once: true });
+      });
       return pc;
     },
   });
-  const analyse = (stream: MediaStream) => {
+  const heard = (at: number) => {
+    if (window.__earshotFirstAudio !== undefined) return;
+    window.__earshotFirstAudio = at;
+    console.debug("earshot:first-audio");
+  };
+  const analyse = (stream: MediaStream, element: HTMLMediaElement) => {
     if (watched.has(stream) || stream.getAudioTracks().length === 0 || window.__earshotFirstAudio !== undefined) return;
     watched.add(stream);
-    for (const track of stream.getAudioTracks()) {
-      if (!track.muted) window.__earshotFirstPacket ??= performance.now();
-      else track.addEventListener("unmute", (event) => (window.__earshotFirstPacket ??= event.timeStamp), { once: true });
-    }
     const { audio, ready: loaded } = prepare();
     void loaded.then(() => {
       const node = new AudioWorkletNode(audio, "earshot-first-audio");
@@ -147,8 +157,9 @@ export function watchFirstAudio(threshold: number): void {
       node.port.onmessage = (event: MessageEvent<number>) => {
         if (window.__earshotFirstAudio !== undefined) return;
         const ts = audio.getOutputTimestamp();
-        window.__earshotFirstAudio = (ts.performanceTime ?? performance.now()) + (event.data - (ts.contextTime ?? audio.currentTime)) * 1000;
-        console.debug("earshot:first-audio");
+        const loudAt = (ts.performanceTime ?? performance.now()) + (event.data - (ts.contextTime ?? audio.currentTime)) * 1000;
+        if (!element.paused && element.srcObject === stream) heard(loudAt);
+        else element.addEventListener("play", (e) => heard(Math.max(loudAt, e.timeStamp)), { once: true });
       };
       if (audio.state === "suspended") void audio.resume();
     });
@@ -163,8 +174,8 @@ export function watchFirstAudio(threshold: number): void {
     set(this: HTMLMediaElement, value: MediaProvider | null) {
       srcObject.set!.call(this, value);
       if (value instanceof MediaStream) {
-        analyse(value);
-        value.addEventListener("addtrack", () => analyse(value));
+        analyse(value, this);
+        value.addEventListener("addtrack", () => analyse(value, this));
       }
     },
   });
