@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { LanguageOffer } from "@/lib/core/speech";
 import { SpeechPlayer } from "@/lib/client/media/speech-player";
-import { ListenerSession, clientKeyFor, type ListenerSessionOptions, type MediaConnection, type MediaModule } from "@/lib/client/session/listener-session";
+import { ListenerSession, type ListenerSessionOptions } from "@/lib/client/session/listener-session";
+import { clientKeyFor, type MediaConnection, type MediaModule } from "@/lib/client/session/listener-platform";
 import {
   EMPTY_CAPTIONS,
   applyCaption,

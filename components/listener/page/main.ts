@@ -1,5 +1,6 @@
 import { isLanguageCode, type LanguageCode } from "@/lib/core/languages";
-import { ListenerSession, clientKeyFor, type MediaModule } from "@/lib/client/session/listener-session";
+import { ListenerSession } from "@/lib/client/session/listener-session";
+import { clientKeyFor, type MediaModule } from "@/lib/client/session/listener-platform";
 import type { ListenerPageConfig } from "./html";
 import { bindView, listenFromTap, storedLanguage, whenIdle } from "./view";
 

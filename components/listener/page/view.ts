@@ -1,5 +1,6 @@
 import { createLevelMeter, meterFraction, resumeIfSuspended, type LevelMeter } from "@/lib/client/media/level";
-import type { ListenerSession, ListenerState } from "@/lib/client/session/listener-session";
+import type { ListenerSession } from "@/lib/client/session/listener-session";
+import type { ListenerState } from "@/lib/client/session/listener-state";
 import { needsOriginal, type CaptionLine } from "@/lib/client/session/listener-state";
 import { isLanguageCode } from "@/lib/core/languages";
 import { CAPTION_CURRENT, CAPTION_LINE, CAPTION_PARTIAL, CAPTION_SIZES, CAPTION_SPEAKING, DOT, PILL, PLAYER_ICON, PLAYER_ICON_OFF, PLAYER_ICON_ON, PULSE, SPINNER, TONES, DEFAULT_CAPTION_SIZE, type CaptionSize } from "./classes";

@@ -1,11 +1,20 @@
 import type { LanguageCode } from "../../core/languages";
-import type { BroadcastState, MediaChannelMessage, ServerMessage, SignalingAccess } from "../../core/protocol";
+import type { MediaChannelMessage, ServerMessage, SignalingAccess } from "../../core/protocol";
 import type { LanguageOffer } from "../../core/speech";
-import { ControlChannel, ControlChannelError, UNJOINED_CLOSE_CODE, type ConnectionState, type WebSocketLike } from "../control-channel";
+import { ControlChannel, ControlChannelError, UNJOINED_CLOSE_CODE, type WebSocketLike } from "../control-channel";
 import { controlBaseUrl } from "../ws-url";
 import { describeError } from "../describe-error";
 import { SpeechPlayer } from "../media/speech-player";
-import { playbackElement, playStream } from "../media/playback";
+import { playbackElement } from "../media/playback";
+import {
+  browserVoice,
+  defaultSessionIsOpen,
+  elementOutput,
+  type AudioOutput,
+  type DeviceVoice,
+  type MediaConnection,
+  type MediaModule,
+} from "./listener-platform";
 import {
   DUCKED_GAIN,
   EMPTY_CAPTIONS,
@@ -17,12 +26,9 @@ import {
   offerFor,
   statusOf,
   wantsSpeech,
-  type CaptionsState,
   type ListenMode,
-  type ListenOffer,
   type ListenPhase,
-  type MediaState,
-  type StatusView,
+  type ListenerState,
 } from "./listener-state";
 
 /**
@@ -43,29 +49,11 @@ import {
  * talks to, and its parts (the tap's join, the re-join, pushes, language and
  * mode switches, the media connection) all read and write the same state
  * and the same channel, in an order that matters for the join's speed. The
- * pure rules (modes, captions, status) live in listener-state.ts, the
- * connection in rtc/viewer.ts, playback in media/.
+ * pure rules (modes, captions, status) and the state's type live in
+ * listener-state.ts, the browser's parts (audio element, voice, clientKey)
+ * in listener-platform.ts, the connection in rtc/viewer.ts, playback in
+ * media/.
  */
-
-export interface MediaModule {
-  /** Makes the peer connection and its offer ahead of the grant, where this kind of signaling tells its RTC configuration. */
-  warmViewer?: (signaling: SignalingAccess["kind"]) => void;
-  ListenerConnection: new (options: {
-    requestChannel: () => Promise<MediaChannelMessage>;
-    isFatal?: (error: unknown) => boolean;
-  }) => MediaConnection;
-}
-
-/** The part of lib/client/rtc/viewer.ts ListenerConnection the session uses. */
-export interface MediaConnection {
-  readonly state: MediaState;
-  on(event: "stateChanged", handler: (state: MediaState) => void): () => void;
-  on(event: "stream", handler: (stream: MediaStream | undefined) => void): () => void;
-  start(): void;
-  restartUnlessFlowing(): Promise<void>;
-  stop(): void;
-  removeAllListeners(): void;
-}
 
 export interface ListenerSessionInfo {
   sessionId: string;
@@ -75,33 +63,6 @@ export interface ListenerSessionInfo {
   offers: LanguageOffer[];
   /** The speaker's media was up when the page was rendered (until the join's reply says how it is now). */
   live?: boolean;
-}
-
-export interface ListenerState {
-  phase: ListenPhase;
-  connection: ConnectionState;
-  broadcast?: BroadcastState;
-  listenerCount: number;
-  language: LanguageCode;
-  offers: LanguageOffer[];
-  offer: ListenOffer;
-  /** Modes this language allows, default first. */
-  modes: ListenMode[];
-  mode: ListenMode;
-  /** The audio connection to the speaker (idle when the mode has none). */
-  media: MediaState;
-  stream?: MediaStream;
-  /** The browser blocked playback of the original: a tap is needed. */
-  audioBlocked: boolean;
-  captions: CaptionsState;
-  /** The seq whose translated speech is heard now. */
-  speaking?: number;
-  volume: number;
-  muted: boolean;
-  /** A language or mode change is on its way to the server. */
-  switching: boolean;
-  error?: string;
-  status: StatusView;
 }
 
 export interface ListenerSessionOptions {
@@ -134,48 +95,6 @@ export interface ListenerSessionOptions {
   /** Performance marks for the join benchmark (default: performance.mark). */
   mark?: (name: string) => void;
 }
-
-export interface AudioOutput {
-  play(stream: MediaStream | undefined): Promise<boolean>;
-  set(volume: number, muted: boolean): void;
-}
-
-export interface DeviceVoice {
-  speak(text: string, language: LanguageCode): void;
-  cancel(): void;
-}
-
-
-async function defaultSessionIsOpen(sessionId: string): Promise<boolean> {
-  const response = await fetch(`/api/sessions/${encodeURIComponent(sessionId)}`, { cache: "no-store" });
-  if (response.status === 404) return false;
-  if (!response.ok) return true; // rate limited or a hiccup: keep trying
-  const body = (await response.json()) as { status?: string };
-  return body.status !== "ended";
-}
-
-const elementOutput: AudioOutput = {
-  play: playStream,
-  set(volume, muted) {
-    const el = playbackElement();
-    el.volume = volume;
-    el.muted = muted;
-  },
-};
-
-const browserVoice: DeviceVoice = {
-  speak(text, language) {
-    if (typeof speechSynthesis === "undefined") return;
-    const u = new SpeechSynthesisUtterance(text);
-    u.lang = language;
-    const voice = speechSynthesis.getVoices().find((v) => v.lang.toLowerCase().startsWith(language));
-    if (voice) u.voice = voice;
-    speechSynthesis.speak(u);
-  },
-  cancel() {
-    if (typeof speechSynthesis !== "undefined") speechSynthesis.cancel();
-  },
-};
 
 type Listener = () => void;
 
@@ -802,35 +721,4 @@ export class ListenerSession {
 function stillFresh(message: MediaChannelMessage | undefined): message is MediaChannelMessage {
   const expires = message?.channels[0]?.grantExpiresAt;
   return message !== undefined && (expires === undefined || expires - Date.now() / 1000 > 30);
-}
-
-/**
- * A random key for this tab and session. Re-joining with it from a new
- * connection replaces the old one on the server, so a reconnect never counts
- * this listener twice. Per tab (sessionStorage): two tabs are two listeners.
- */
-export function clientKeyFor(sessionId: string, storage: Pick<Storage, "getItem" | "setItem"> | undefined = safeSessionStorage()): string {
-  const name = `earshot.clientKey.${sessionId}`;
-  try {
-    const saved = storage?.getItem(name);
-    if (saved && /^[A-Za-z0-9_-]{16,64}$/.test(saved)) return saved;
-  } catch {
-    // storage blocked: a key for this page only
-  }
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  const key = btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-  try {
-    storage?.setItem(name, key);
-  } catch {
-    // as above
-  }
-  return key;
-}
-
-function safeSessionStorage(): Storage | undefined {
-  try {
-    return typeof sessionStorage === "undefined" ? undefined : sessionStorage;
-  } catch {
-    return undefined;
-  }
 }

@@ -181,3 +181,31 @@ export function statusOf(s: {
 
 /** The error codes after which the session is gone (no point re-joining): the one check, in lib/client/errors.ts. */
 export { isSessionGone } from "../errors";
+
+/** What ListenerSession publishes (subscribe / getSnapshot): one typed state for the view. */
+export interface ListenerState {
+  phase: ListenPhase;
+  connection: ConnectionState;
+  broadcast?: BroadcastState;
+  listenerCount: number;
+  language: LanguageCode;
+  offers: LanguageOffer[];
+  offer: ListenOffer;
+  /** Modes this language allows, default first. */
+  modes: ListenMode[];
+  mode: ListenMode;
+  /** The audio connection to the speaker (idle when the mode has none). */
+  media: MediaState;
+  stream?: MediaStream;
+  /** The browser blocked playback of the original: a tap is needed. */
+  audioBlocked: boolean;
+  captions: CaptionsState;
+  /** The seq whose translated speech is heard now. */
+  speaking?: number;
+  volume: number;
+  muted: boolean;
+  /** A language or mode change is on its way to the server. */
+  switching: boolean;
+  error?: string;
+  status: StatusView;
+}
