@@ -528,6 +528,18 @@ describe("ListenerSession", () => {
       session.dispose();
     });
 
+    it("shows a session that ended before the tap at once", async () => {
+      const { session } = makeSession("en", async () => false, true, "embedded", { connectAheadSeconds: 60 });
+      session.prepare();
+      await vi.advanceTimersByTimeAsync(0);
+      sock().open();
+      await vi.advanceTimersByTimeAsync(0);
+      reply(sock(), "joinSession", { type: "error", code: "SESSION_INACTIVE", message: "The session has ended." });
+      await vi.advanceTimersByTimeAsync(0);
+      expect(session.getSnapshot().phase).toBe("ended");
+      expect(FakeMedia.all.every((m) => m.stopped)).toBe(true);
+    });
+
     it("re-joins without speech after a reconnect before the tap", async () => {
       const { session } = makeSession("es", undefined, true, "embedded", { connectAheadSeconds: 60 });
       session.prepare();

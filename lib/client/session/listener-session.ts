@@ -216,8 +216,10 @@ export class ListenerSession {
       () => {
         if (this.ahead === ahead) this.syncMedia();
       },
-      () => {
-        if (this.ahead === ahead) this.dropAhead(); // the tap joins afresh
+      (error: unknown) => {
+        if (this.ahead !== ahead) return;
+        this.dropAhead(); // the tap joins afresh
+        if (isSessionGone(error)) this.finish("ended"); // said at once, not at the tap
       },
     );
     this.syncMedia();
