@@ -1,4 +1,3 @@
-import type { SignalingAccess } from "../core/protocol";
 import { z } from "zod";
 import { isLanguageCode, type LanguageCode } from "../core/languages";
 import type { VoiceInfo } from "../core/speech";
@@ -207,11 +206,6 @@ export interface CloudConfig extends ConfigBase {
 
 /** The configuration, by mode: `config.mode === "cloud"` narrows to what a cloud deployment must have. */
 export type Config = EmbeddedConfig | CloudConfig;
-
-/** How clients reach the media channels: the embedded relay, or Kinesis Video Streams (cloud). */
-export function signalingKind(config: Config): SignalingAccess["kind"] {
-  return config.mode === "embedded" ? "embedded" : "kvs";
-}
 
 export type SpeechEngineSetting = "local" | "aws" | "off";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig, signalingKind } from "../../lib/server/config";
+import { ConfigError, loadConfig } from "../../lib/server/config";
 
 const PEM = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----";
 
@@ -33,6 +33,14 @@ describe("config", () => {
     expect(c.trustProxy).toBe(true);
   });
 
+  it("connects a listener's page ahead of the tap for 60 s unless told otherwise; 0 turns it off; a bad value is named", () => {
+    expect(loadConfig({}).connectAheadSeconds).toBe(60);
+    expect(loadConfig({ EARSHOT_CONNECT_AHEAD_SECONDS: "0" }).connectAheadSeconds).toBe(0);
+    for (const bad of ["-1", "601", "1.5", "soon"]) {
+      expect(problems({ EARSHOT_CONNECT_AHEAD_SECONDS: bad }).map((line) => line.split(" ")[0])).toEqual(["EARSHOT_CONNECT_AHEAD_SECONDS"]);
+    }
+  });
+
   it("names every bad variable", () => {
     const p = problems({ PORT: "eighty", EARSHOT_MODE: "hybrid", EARSHOT_PUBLIC_URL: "not a url", EARSHOT_TRUST_PROXY: "maybe", EARSHOT_LIMIT_CONNECTS_PER_MINUTE: "-1" });
     const named = p.map((line) => line.split(" ")[0]);
@@ -54,10 +62,6 @@ describe("config", () => {
       KVS_VIEWER_ROLE_ARN: "arn:aws:iam::123456789012:role/earshot-viewer",
     });
     expect(ok.tokens.publicKey).toBe(PEM);
-    // How clients reach the media: the embedded relay, or KVS in the cloud (the listener page warms its peer
-    // connection only for the one whose RTC configuration it knows before the grant).
-    expect(signalingKind(ok)).toBe("kvs");
-    expect(signalingKind(loadConfig({}))).toBe("embedded");
   });
   describe("speech engines", () => {
     const cloud = {

@@ -10,7 +10,6 @@ const base = {
   mediaUrl: "/join/assets/media-ABC.js",
   langFromUrl: true,
   live: true,
-  signaling: "embedded" as const,
   connectAheadSeconds: 60,
   offers: [
     { language: "en" as const, kind: "source" as const, captions: true },

@@ -138,9 +138,8 @@ function joined(language: string, speech: boolean) {
   return { type: "sessionJoined", sessionId: "quiet-harbor-042", role: "listener", title: "T", targetLanguage: language, sourceLanguage: "en", listenerCount: 3, broadcastState: BROADCAST, offers: OFFERS, speech };
 }
 
-function makeSession(language: "en" | "es", sessionIsOpen = async () => true, live?: boolean, signaling?: "embedded" | "kvs", extra: Partial<ListenerSessionOptions> = {}) {
+function makeSession(language: "en" | "es", sessionIsOpen = async () => true, live?: boolean, extra: Partial<ListenerSessionOptions> = {}) {
   const loads: number[] = [];
-  const warmed: string[] = [];
   const played: (MediaStream | undefined)[] = [];
   const player = new CountingPlayer();
   const session = new ListenerSession({
@@ -149,9 +148,8 @@ function makeSession(language: "en" | "es", sessionIsOpen = async () => true, li
     clientKey: () => "key-0123456789abcdef",
     loadMedia: async () => {
       loads.push(1);
-      return { ListenerConnection: FakeMedia, warmViewer: (kind) => void warmed.push(kind) };
+      return { ListenerConnection: FakeMedia };
     },
-    signaling,
     createWebSocket: (url) => new FakeSocket(url),
     location: { protocol: "http:", host: "localhost:3000" },
     sessionIsOpen,
@@ -167,7 +165,7 @@ function makeSession(language: "en" | "es", sessionIsOpen = async () => true, li
     mark: () => undefined,
     ...extra,
   });
-  return { session, loads, player, warmed, played };
+  return { session, loads, player, played };
 }
 
 describe("ListenerSession", () => {
@@ -178,23 +176,18 @@ describe("ListenerSession", () => {
   });
   afterEach(() => vi.useRealTimers());
 
-  it("preloads the media module for the original and has it warm the peer connection for the page's kind of signaling", async () => {
-    const embedded = makeSession("en", undefined, true, "embedded");
-    embedded.session.preloadMedia();
+  it("preloads the media module only when the mode needs the original, and loads it once", async () => {
+    const en = makeSession("en", undefined, true);
+    en.session.preloadMedia();
+    en.session.preloadMedia();
     await vi.advanceTimersByTimeAsync(0);
-    expect(embedded.loads).toHaveLength(1);
-    expect(embedded.warmed).toEqual(["embedded"]);
-    const cloud = makeSession("en", undefined, true, "kvs");
-    cloud.session.preloadMedia();
-    await vi.advanceTimersByTimeAsync(0);
-    expect(cloud.loads).toHaveLength(1);
-    expect(cloud.warmed).toEqual(["kvs"]);
-    // Translation only: no media module, nothing warmed.
-    const es = makeSession("es", undefined, true, "embedded");
+    expect(en.loads).toHaveLength(1);
+    expect(FakeMedia.all).toEqual([]); // loaded, not connected: nothing before the tap without connectAheadSeconds
+    // Translation only: no media module.
+    const es = makeSession("es", undefined, true);
     es.session.preloadMedia();
     await vi.advanceTimersByTimeAsync(0);
     expect(es.loads).toHaveLength(0);
-    expect(es.warmed).toHaveLength(0);
   });
 
   it("opens the control channel before the tap without joining; a translation-only listener asks for no media", async () => {
@@ -439,12 +432,19 @@ describe("ListenerSession", () => {
     const GRANT = { type: "mediaChannel", role: "VIEWER", clientId: "v-9", channels: [{ channelName: "c" }], signaling: { kind: "embedded", endpoint: "ws://x/signaling" } };
     const stream = { id: "remote" } as unknown as MediaStream;
 
+    /** A page that joins before the tap, its control socket open (the join sent, not answered). */
+    async function preparedAhead(language: "en" | "es", options: { seconds?: number; sessionIsOpen?: () => Promise<boolean> } = {}) {
+      const made = makeSession(language, options.sessionIsOpen, true, { connectAheadSeconds: options.seconds ?? 60 });
+      made.session.prepare();
+      await vi.advanceTimersByTimeAsync(0);
+      const socket = sock();
+      socket.open();
+      await vi.advanceTimersByTimeAsync(0);
+      return { ...made, socket };
+    }
+
     it("joins without speech and connects the original silently; the tap plays it at once and sends nothing", async () => {
-      const { session, played } = makeSession("en", undefined, true, "embedded", { connectAheadSeconds: 60 });
-      session.prepare();
-      await vi.advanceTimersByTimeAsync(0);
-      sock().open();
-      await vi.advanceTimersByTimeAsync(0);
+      const { session, played } = await preparedAhead("en");
       expect(sock().sent.map((m) => [m.action, m.speech])).toEqual([
         ["joinSession", false],
         ["getMediaChannel", undefined],
@@ -474,11 +474,7 @@ describe("ListenerSession", () => {
     });
 
     it("the tap asks for the speech, and for a language chosen before it; no media for translation only", async () => {
-      const { session, loads } = makeSession("en", undefined, true, "embedded", { connectAheadSeconds: 60 });
-      session.prepare();
-      await vi.advanceTimersByTimeAsync(0);
-      sock().open();
-      await vi.advanceTimersByTimeAsync(0);
+      const { session, loads } = await preparedAhead("en");
       reply(sock(), "joinSession", joined("en", false));
       await vi.advanceTimersByTimeAsync(0);
       expect(FakeMedia.all).toHaveLength(1);
@@ -501,12 +497,7 @@ describe("ListenerSession", () => {
     });
 
     it("a page not tapped in time closes its channel and frees the audio; a later tap joins afresh", async () => {
-      const { session } = makeSession("en", undefined, true, "embedded", { connectAheadSeconds: 30 });
-      session.prepare();
-      await vi.advanceTimersByTimeAsync(0);
-      const early = sock();
-      early.open();
-      await vi.advanceTimersByTimeAsync(0);
+      const { session, socket: early } = await preparedAhead("en", { seconds: 30 });
       reply(early, "joinSession", joined("en", false));
       await vi.advanceTimersByTimeAsync(29_000);
       expect(early.closedWith).toBeUndefined();
@@ -529,11 +520,7 @@ describe("ListenerSession", () => {
     });
 
     it("shows a session that ended before the tap at once", async () => {
-      const { session } = makeSession("en", async () => false, true, "embedded", { connectAheadSeconds: 60 });
-      session.prepare();
-      await vi.advanceTimersByTimeAsync(0);
-      sock().open();
-      await vi.advanceTimersByTimeAsync(0);
+      const { session } = await preparedAhead("en", { sessionIsOpen: async () => false });
       reply(sock(), "joinSession", { type: "error", code: "SESSION_INACTIVE", message: "The session has ended." });
       await vi.advanceTimersByTimeAsync(0);
       expect(session.getSnapshot().phase).toBe("ended");
@@ -541,12 +528,7 @@ describe("ListenerSession", () => {
     });
 
     it("re-joins without speech after a reconnect before the tap", async () => {
-      const { session } = makeSession("es", undefined, true, "embedded", { connectAheadSeconds: 60 });
-      session.prepare();
-      await vi.advanceTimersByTimeAsync(0);
-      const first = sock();
-      first.open();
-      await vi.advanceTimersByTimeAsync(0);
+      const { session, socket: first } = await preparedAhead("es");
       expect(first.sent.map((m) => [m.action, m.speech])).toEqual([["joinSession", false]]);
       reply(first, "joinSession", joined("es", false));
       await vi.advanceTimersByTimeAsync(0);

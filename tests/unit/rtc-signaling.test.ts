@@ -5,7 +5,6 @@ import {
   embeddedClientConfig,
   embeddedRequestSigner,
   resolveEmbeddedEndpoint,
-  rtcConfigurationBeforeGrant,
 } from "@/lib/client/rtc/signaling";
 import { RtcError } from "@/lib/client/rtc/errors";
 import { grant } from "./rtc-fakes";
@@ -17,11 +16,6 @@ const page = (href: string) => {
 };
 
 describe("embedded signaling", () => {
-  it("knows its RTC configuration before any grant (host candidates only); KVS's comes with the grant", () => {
-    expect(rtcConfigurationBeforeGrant("embedded")).toEqual({ iceServers: [], bundlePolicy: "max-bundle" });
-    expect(rtcConfigurationBeforeGrant("kvs")).toBeUndefined();
-  });
-
   it("signs the SDK's URL with the grant and nothing else", async () => {
     const signer = embeddedRequestSigner("g.r.ant");
     const url = await signer.getSignedURL("ws://127.0.0.1:3000/kvs", { "X-Amz-ChannelARN": "arn:x", "X-Amz-ClientId": "v-1" });

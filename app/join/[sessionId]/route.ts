@@ -6,7 +6,6 @@ import type { LanguageOffer } from "@/lib/core/speech";
 import { clientIp } from "@/lib/server/http/client-ip";
 import type { PublicSessionInfo } from "@/lib/server/http/dto";
 import { lookupPublicSession } from "@/lib/server/http/public-session";
-import { signalingKind } from "@/lib/server/config";
 import { getServices } from "@/lib/server/services";
 import { renderListenerPage, renderUnavailablePage, type UnavailableReason } from "@/components/listener/page/html";
 import { LISTENER_CSS, LISTENER_JS, MEDIA_ENTRY, MEDIA_PRELOAD } from "@/components/listener/page/assets.generated";
@@ -74,7 +73,6 @@ export async function GET(request: NextRequest, context: { params: Promise<{ ses
       maxConnectionSeconds: services.config.ws.maxConnectionSeconds,
       mediaUrl: `/join/assets/${MEDIA_ENTRY}`,
       live: session.live,
-      signaling: signalingKind(services.config),
       connectAheadSeconds: services.config.connectAheadSeconds,
     },
     { css: LISTENER_CSS, js: LISTENER_JS, mediaFiles: MEDIA_PRELOAD },

@@ -1,5 +1,4 @@
 import { LANGUAGES, type LanguageCode } from "@/lib/core/languages";
-import type { SignalingAccess } from "@/lib/core/protocol";
 import type { LanguageOffer } from "@/lib/core/speech";
 import { MODE_LABELS, modesFor, needsOriginal, offerFor, offerLabel, statusOf, type ListenMode } from "@/lib/client/session/listener-state";
 import { ALERT, BUTTON, CAPTION_CURRENT, CAPTION_SIZES, CARD, CONTROL, DEFAULT_CAPTION_SIZE, DOT, PILL, PLAYER_ICON, PLAYER_ICON_OFF, TONES } from "./classes";
@@ -44,8 +43,6 @@ export interface ListenerPageConfig {
   live: boolean;
   /** The URL's ?lang= was given (it wins over the remembered language). */
   langFromUrl: boolean;
-  /** How the media channels are reached (the media module makes the peer connection before the tap where that tells its RTC configuration). */
-  signaling: SignalingAccess["kind"];
   /** The page joins and connects the audio before the Listen tap, for this long (0: not before the tap). */
   connectAheadSeconds: number;
 }

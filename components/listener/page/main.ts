@@ -13,10 +13,12 @@ import { bindView, listenFromTap, storedLanguage, whenIdle } from "./view";
  * tap works from the first paint on: on a phone's CPU the body's first style
  * and layout passes take hundreds of ms, and a script at the end of the body
  * (where it used to be) only ran after them, with the tap waiting. Here the
- * session is made and the control channel opened at once; a document-level
- * listener takes a tap on Listen until the view is bound; the view binds to
- * the elements when the document is parsed. After the load event the media
- * module starts loading when the mode needs the speaker's own voice.
+ * session is made at once; after the first frame it opens the control
+ * channel (and, with connectAheadSeconds, joins and connects the audio); a
+ * document-level listener takes a tap on Listen until the view is bound; the
+ * view binds to the elements when the document is parsed. After the load
+ * event the media module starts loading when the mode needs the speaker's
+ * own voice.
  */
 
 declare global {
@@ -46,7 +48,6 @@ function start(): void {
     maxConnectionSeconds: config.maxConnectionSeconds,
     clientKey,
     loadMedia: () => import(/* webpackIgnore: true */ config.mediaUrl) as Promise<MediaModule>,
-    signaling: config.signaling,
     connectAheadSeconds: config.connectAheadSeconds,
     deviceVoices: () => (!voicesWanted || typeof speechSynthesis === "undefined" ? [] : speechSynthesis.getVoices().map((v) => v.lang)),
   });

@@ -36,17 +36,6 @@ export interface SignalingSetup {
 
 export type SignalingFactory = (target: SignalingTarget) => Promise<SignalingSetup>;
 
-/** The embedded relay's peer connections: host candidates only (loopback and LAN), one bundled transport. */
-export const EMBEDDED_RTC_CONFIGURATION: RTCConfiguration = { iceServers: [], bundlePolicy: "max-bundle" };
-
-/**
- * The RTC configuration a kind of signaling brings, where it is known before
- * the grant: the embedded relay's is fixed; KVS's TURN servers come with it.
- */
-export function rtcConfigurationBeforeGrant(kind: SignalingAccess["kind"]): RTCConfiguration | undefined {
-  return kind === "embedded" ? EMBEDDED_RTC_CONFIGURATION : undefined;
-}
-
 
 export interface PageLocation {
   protocol: string;
@@ -128,7 +117,7 @@ export function signalingFactory(cloud: KvsResolveOptions = {}): SignalingFactor
   return async ({ access, channel, role, clientId }) => {
     if (access.kind === "embedded") {
       const config = embeddedClientConfig(access, channel, role, clientId, currentPage());
-      return { client: new SignalingClient(config), rtcConfiguration: EMBEDDED_RTC_CONFIGURATION };
+      return { client: new SignalingClient(config), rtcConfiguration: { iceServers: [], bundlePolicy: "max-bundle" } };
     }
     const { resolveKvsSignaling } = await import("./kvs-cloud");
     const resolved = await resolveKvsSignaling(access, channel, role, clientId, cloud);

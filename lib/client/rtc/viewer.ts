@@ -7,7 +7,6 @@ import { Pacer } from "./pacer";
 import { SIGNALING_SEND_RATES } from "@/lib/core/signaling-constants";
 import { createSignaling, type SignalingFactory } from "./signaling";
 import { closeSignaling, nextCorrelationId, openSignaling, readStatus } from "./signaling-session";
-import { takeWarmPeer } from "./warm-peer";
 
 /**
  * The listener's side of the media: VIEWER on the one channel the control
@@ -201,18 +200,16 @@ export class ListenerConnection extends TypedEmitter<ListenerConnectionEvents> {
       if (!isCurrent()) return closeSignaling(setup.client);
       const client = setup.client;
       attempt.client = client;
-      // The peer connection the page made while it waited for the tap (warm-peer.ts), when it fits.
-      const warm = takeWarmPeer(setup.rtcConfiguration);
-      const pc = warm?.pc ?? (this.options.createPeerConnection ?? ((c) => new RTCPeerConnection(c)))(setup.rtcConfiguration);
+      const pc = (this.options.createPeerConnection ?? ((c) => new RTCPeerConnection(c)))(setup.rtcConfiguration);
       attempt.pc = pc;
-      if (!warm) pc.addTransceiver("audio", { direction: "recvonly" });
+      pc.addTransceiver("audio", { direction: "recvonly" });
 
       pc.ontrack = (event) => {
         if (!isCurrent()) return;
         this.setStream(event.streams[0] ?? new MediaStream([event.track]));
       };
       let offerSent = false;
-      const early: RTCIceCandidate[] = warm ? [...warm.candidates] : [];
+      const early: RTCIceCandidate[] = [];
       const sendCandidate = (c: RTCIceCandidate) =>
         attempt.icePacer.schedule(() => {
           if (isCurrent()) client.sendIceCandidate(c);
@@ -244,12 +241,8 @@ export class ListenerConnection extends TypedEmitter<ListenerConnectionEvents> {
 
       // Gather while the signaling connection opens.
       const opened = openSignaling(client, this.options.openTimeoutMs ?? 8_000);
-      let offer: RTCSessionDescriptionInit;
-      if (warm) offer = await warm.offer;
-      else {
-        offer = await pc.createOffer();
-        await pc.setLocalDescription(offer);
-      }
+      const offer = await pc.createOffer();
+      await pc.setLocalDescription(offer);
       await opened;
       if (!isCurrent()) return;
       client.on("close", () => this.signalingGone(generation));

@@ -1,5 +1,5 @@
 import type { LanguageCode } from "../../core/languages";
-import type { MediaChannelMessage, SignalingAccess } from "../../core/protocol";
+import type { MediaChannelMessage } from "../../core/protocol";
 import { playbackElement, playStream } from "../media/playback";
 import type { MediaState } from "./listener-state";
 
@@ -13,8 +13,6 @@ import type { MediaState } from "./listener-state";
  */
 
 export interface MediaModule {
-  /** Makes the peer connection and its offer ahead of the grant, where this kind of signaling tells its RTC configuration. */
-  warmViewer?: (signaling: SignalingAccess["kind"]) => void;
   ListenerConnection: new (options: {
     requestChannel: () => Promise<MediaChannelMessage>;
     isFatal?: (error: unknown) => boolean;

@@ -1,5 +1,5 @@
 import type { LanguageCode } from "../../core/languages";
-import type { MediaChannelMessage, ServerMessage, SignalingAccess } from "../../core/protocol";
+import type { MediaChannelMessage, ServerMessage } from "../../core/protocol";
 import type { LanguageOffer } from "../../core/speech";
 import { ControlChannel, ControlChannelError, UNJOINED_CLOSE_CODE, type WebSocketLike } from "../control-channel";
 import { controlBaseUrl } from "../ws-url";
@@ -72,8 +72,6 @@ export interface ListenerSessionOptions {
   wsUrl?: string;
   maxConnectionSeconds?: number;
   loadMedia: () => Promise<MediaModule>;
-  /** How the media channels are reached: preloadMedia has the media module warm the peer connection where it can. */
-  signaling?: SignalingAccess["kind"];
   /**
    * Join and connect the audio before the Listen tap (prepare), for this long; the tap then only starts playback.
    * A page not tapped by then closes its connections. 0 or absent: nothing before the tap.
@@ -257,21 +255,9 @@ export class ListenerSession {
       .catch(() => undefined);
   }
 
-  /**
-   * Starts loading the media module when the current mode needs the original
-   * (the page calls it after its load event) and has it make the peer
-   * connection and its offer while the page waits for the tap, where the
-   * signaling allows (warm-peer.ts).
-   */
+  /** Starts loading the media module when the current mode needs the original (the page calls it after its load event). */
   preloadMedia(): void {
-    if (!needsOriginal(this.state.mode)) return;
-    void this.loadMedia().then(
-      (module) => {
-        const { signaling } = this.options;
-        if (signaling && !this.disposed && !this.media && needsOriginal(this.state.mode)) module.warmViewer?.(signaling);
-      },
-      () => undefined,
-    );
+    if (needsOriginal(this.state.mode)) void this.loadMedia().catch(() => undefined);
   }
 
   private loadMedia(): Promise<MediaModule> {
@@ -304,8 +290,9 @@ export class ListenerSession {
           if (this.channel === created && (this.state.phase === "listening" || (this.state.phase === "ready" && this.ahead))) this.rejoin(created);
         },
         shouldReconnect: async ({ retryCount, closeCode }) => {
-          // Before the tap the socket is not joined, and the server's sweep closes listener sockets that have
-          // not joined after its grace period (1008, docs/RELIABILITY.md): let it go; the tap opens a new one.
+          // Without connectAheadSeconds the socket is not joined before the tap, and the server's sweep closes
+          // listener sockets that have not joined after its grace period (1008, docs/RELIABILITY.md): let it go;
+          // the tap opens a new one.
           if (closeCode === UNJOINED_CLOSE_CODE && this.state.phase !== "joining" && this.state.phase !== "listening" && !this.ahead) return false;
           return retryCount < 2 || (await this.sessionIsOpen());
         },
@@ -351,9 +338,10 @@ export class ListenerSession {
   /**
    * The Listen tap. Call it synchronously from the tap's handler. Joined
    * before it (prepare): it plays the audio connected ahead inside the tap
-   * and sends only what changed since (changeLanguage: the speech, a language
-   * picked before the tap). Otherwise, on the channel opened before, it sends the join and the media channel request
-   * right behind it before anything else, so their round trip runs while the
+   * and sends only what changed since (changeLanguage: the speech, a
+   * language picked before the tap). Otherwise, on the channel opened
+   * before, it sends the join and the media channel request right behind it
+   * before anything else, so their round trip runs while the
    * rest of the tap happens: audio output is unlocked (iOS Safari: inside the
    * gesture) and, when the speaker was live, the audio connection starts now
    * (it waits only for the grant), not after the join's reply.
